@@ -1,0 +1,247 @@
+"""The keyword-only Python API behind ``harness/grade.py``.
+
+``grade(submissions=..., assignment=..., out=...)`` grades every ``*.zip`` in a
+folder and returns a ``BatchResult``; everything the command line does is
+reachable from here and tested without a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import __version__, gradebook
+from .assignments import find_assignment
+from .checks.reference import reference_root
+from .errors import NamingError, UsageError
+from .pipeline import Options, Pipeline, not_graded
+from .results import Status, SubmissionResult
+from .sandbox import make_sandbox
+from .spec import AssignmentSpec, Limits
+from .store import combine, file_digest, read_json, tree_digest, write_json_atomic
+from .units import parse_size
+
+RESULTS_FILE = "results.json"
+HARNESS_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A ZIP found in the submissions folder and the id its name gives."""
+
+    path: Path
+    student_id: str
+    naming_error: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress reported to the caller: ``kind`` is "start", "skip" or "done"."""
+
+    kind: str
+    submission: Submission
+    result: SubmissionResult | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    spec: AssignmentSpec
+    out: Path
+    results: tuple[SubmissionResult, ...]  #: every submission's result, in id order
+    graded_now: tuple[str, ...]  #: ids graded in this run
+    skipped: tuple[str, ...]  #: ids whose stored result was still valid
+    sandbox: str
+    interrupted: bool = False
+
+    @property
+    def harness_errors(self) -> tuple[SubmissionResult, ...]:
+        return tuple(r for r in self.results if r.status is Status.HARNESS_ERROR)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def discover(
+    folder: Path, spec: AssignmentSpec, *, accept_misnamed: bool = False
+) -> list[Submission]:
+    """Every ``*.zip`` in ``folder`` with its student id, in name order."""
+    if not folder.is_dir():
+        raise UsageError(f"submissions folder {str(folder)!r} does not exist")
+    named: list[tuple[Path, str, str]] = []
+    misnamed: list[tuple[Path, str, str]] = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.suffix.lower() != ".zip":
+            continue
+        try:
+            named.append((path, spec.naming.student_id(path.name), ""))
+        except NamingError as exc:
+            error = "" if accept_misnamed else str(exc)
+            misnamed.append((path, spec.naming.fallback_id(path.name), error))
+    found: list[Submission] = []
+    seen: dict[str, Path] = {}
+    # Well-named ZIPs claim their ids first: a misnamed file never takes a real id.
+    for path, sid, error in named + misnamed:
+        if sid in seen:
+            # Two ZIPs for one student: grade both, but never let one overwrite the other.
+            n = 2
+            while f"{sid}~{n}" in seen:
+                n += 1
+            sid = f"{sid}~{n}"
+        seen[sid] = path
+        found.append(Submission(path=path, student_id=sid, naming_error=error))
+    return sorted(found, key=lambda s: s.path.name)
+
+
+def grader_digest(spec: AssignmentSpec) -> str:
+    """Hash of everything that decides a verdict besides the ZIP itself."""
+    return combine(
+        __version__,
+        tree_digest([spec.root]),
+        tree_digest([reference_root(spec)]),
+        tree_digest([HARNESS_DIR], suffixes=(".py",)),
+    )
+
+
+def grade(
+    *,
+    submissions: Path,
+    assignment: str,
+    out: Path,
+    jobs: int | None = None,
+    sandbox: str = "auto",
+    timeout: float | None = None,
+    memory: str | int | None = None,
+    only: Sequence[str] = (),
+    force: bool = False,
+    seed: int = 0,
+    accept_misnamed: bool = False,
+    keep_work: bool = False,
+    on_event: Callable[[Event], None] | None = None,
+) -> BatchResult:
+    """Grade every submission in ``submissions`` and write results under ``out``."""
+    spec = find_assignment(assignment)
+    limits = spec.limits
+    if timeout is not None:
+        if timeout <= 0:
+            raise UsageError(f"--timeout must be positive (got {timeout})")
+        limits = replace(limits, timeout=float(timeout))
+    if memory is not None:
+        try:
+            limits = replace(limits, memory=parse_size(memory))
+        except ValueError as exc:
+            raise UsageError(f"--memory: {exc}") from None
+    jobs = jobs or default_jobs()
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1 (got {jobs})")
+    backend = make_sandbox(sandbox)  # fails now, not once per submission
+    found = discover(submissions, spec, accept_misnamed=accept_misnamed)
+    if only:
+        wanted = set(only)
+        unknown = wanted - {s.student_id for s in found}
+        if unknown:
+            raise UsageError(f"--only: no submission with id {', '.join(sorted(unknown))}")
+        found = [s for s in found if s.student_id in wanted]
+
+    out.mkdir(parents=True, exist_ok=True)
+    options = Options(sandbox=backend.name, limits=limits, seed=seed, keep_work=keep_work)
+    pipeline = Pipeline(spec=spec, out=out, options=options)
+    digest = combine(grader_digest(spec), repr(limits), str(seed), backend.name)
+    emit = on_event or (lambda event: None)
+
+    todo: list[tuple[Submission, str]] = []
+    skipped: list[str] = []
+    for sub in found:
+        input_hash = combine(file_digest(sub.path), digest, str(accept_misnamed))
+        stored = read_json(out / sub.student_id / RESULTS_FILE)
+        if (
+            not force
+            and stored is not None
+            and stored.get("extra_data", {}).get("harness", {}).get("input_hash") == input_hash
+            and stored["extra_data"]["harness"].get("status") != str(Status.HARNESS_ERROR)
+        ):
+            skipped.append(sub.student_id)
+            emit(Event("skip", sub))
+            continue
+        todo.append((sub, input_hash))
+
+    slots: queue.Queue[int] = queue.Queue()
+    for i in range(jobs):
+        slots.put(i)
+    stop = threading.Event()
+    graded: list[str] = []
+
+    def run_one(sub: Submission, input_hash: str) -> None:
+        if stop.is_set():
+            return
+        emit(Event("start", sub))
+        started = time.monotonic()
+        if sub.naming_error:
+            result = not_graded(
+                student_id=sub.student_id, spec=spec, source=sub.path.name, reason="misnamed",
+                message=sub.naming_error + " (use --accept-misnamed to grade it anyway)",
+                input_hash=input_hash,
+            )
+        else:
+            slot = slots.get()
+            try:
+                result = pipeline.grade(
+                    sub.path, student_id=sub.student_id, slot=slot, input_hash=input_hash
+                )
+            finally:
+                slots.put(slot)
+        if stop.is_set() and result.status is Status.HARNESS_ERROR:
+            return  # killed by the interrupt: leave it for the next run
+        result = result.replace(execution_time=time.monotonic() - started)
+        write_json_atomic(out / sub.student_id / RESULTS_FILE, result.to_json())
+        graded.append(sub.student_id)
+        emit(Event("done", sub, result))
+
+    interrupted = False
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
+    try:
+        futures = [pool.submit(run_one, sub, h) for sub, h in todo]
+        for f in futures:
+            while True:
+                try:
+                    f.result(timeout=0.5)
+                    break
+                except TimeoutError:
+                    continue
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()
+        pipeline.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    results = collect(out, spec, [s.student_id for s in discover(submissions, spec,
+                                                                 accept_misnamed=accept_misnamed)])
+    gradebook.write(out / "grades.csv", spec, results)
+    return BatchResult(
+        spec=spec, out=out, results=tuple(results), graded_now=tuple(graded),
+        skipped=tuple(skipped), sandbox=backend.describe(), interrupted=interrupted,
+    )
+
+
+def collect(out: Path, spec: AssignmentSpec, ids: Sequence[str]) -> list[SubmissionResult]:
+    """The stored results of ``ids`` (those graded so far), in id order."""
+    results = []
+    for sid in sorted(ids):
+        data = read_json(out / sid / RESULTS_FILE)
+        if data is None:
+            continue
+        try:
+            result = SubmissionResult.from_json(data)
+        except (KeyError, ValueError):
+            continue
+        if result.assignment == spec.name:
+            results.append(result)
+    return results

@@ -1,0 +1,205 @@
+"""The pytest plugin that turns an assignment's checks into scored results.
+
+It runs in the trusted grading process.  It provides the fixtures checks use,
+seeds every random generator before each check, and records one outcome per
+check with a message written for the student: the ``assert`` message, the
+student's own exception and line, or how the student process ended.  Errors in
+the grader's own code are marked as such, so staff can tell them apart.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..session import (
+    StaleObject,
+    StudentCrashed,
+    StudentError,
+    StudentSession,
+    StudentTimeout,
+    TimeBudgetExceeded,
+)
+from ..spec import AssignmentSpec
+from .context import CheckFailed, Evidence, Submission
+
+GRADER_ERROR = "grader_error"
+
+
+@dataclass
+class Outcome:
+    """What happened to one check (one pytest item)."""
+
+    nodeid: str
+    key: str  #: spec key: nodeid without parameters
+    passed: bool = False
+    message: str = ""
+    kind: str = ""  #: "", "student_error", "crash", "timeout", "budget", "skipped", grader_error
+    duration: float = 0.0
+    phase_failed: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def spec_key(nodeid: str) -> str:
+    return nodeid.split("[", 1)[0]
+
+
+def _seed_for(seed: int, nodeid: str) -> int:
+    return (seed * 1_000_003 + zlib.crc32(nodeid.encode())) % (2**31)
+
+
+def _explain(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
+    """(kind, message) for an exception that ended a check."""
+    exc = excinfo.value
+    if isinstance(exc, CheckFailed):
+        return "", str(exc)
+    if isinstance(exc, StudentTimeout):
+        return "timeout", str(exc)
+    if isinstance(exc, TimeBudgetExceeded):
+        return "budget", f"not completed: {exc}"
+    if isinstance(exc, StudentCrashed):
+        return "crash", str(exc)
+    if isinstance(exc, StudentError):
+        text = exc.summary()
+        if exc.traceback:
+            text += "\n\n" + exc.traceback.replace("/submission/", "")
+        return "student_error", text
+    if isinstance(exc, StaleObject):
+        return "crash", str(exc)
+    if isinstance(exc, AssertionError):
+        # pytest's rewritten assert: keep the author's message, drop the expression noise.
+        text = str(exc)
+        head, sep, _rest = text.partition("\nassert ")
+        return "", head if sep and head else text
+    if excinfo.typename in ("Skipped", "XFailed"):
+        return "skipped", str(getattr(exc, "msg", exc))
+    if isinstance(exc, pytest.fail.Exception):
+        return "", str(exc)
+    detail = excinfo.getrepr(style="short", chain=False)
+    return GRADER_ERROR, (
+        "The grader itself failed on this check; this is not counted as your fault and "
+        f"course staff have been told.\n{excinfo.typename}: {exc}\n{detail}"
+    )
+
+
+class GradingPlugin:
+    def __init__(
+        self,
+        *,
+        spec: AssignmentSpec,
+        session: StudentSession,
+        submission: Submission,
+        evidence: Evidence,
+        seed: int,
+    ) -> None:
+        self._spec = spec
+        self._session = session
+        self._submission = submission
+        self._evidence = evidence
+        self._seed = seed
+        self.outcomes: dict[str, Outcome] = {}
+        self.order: list[str] = []
+        self.collect_errors: list[str] = []
+
+    # -- fixtures ---------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def student(self) -> StudentSession:
+        return self._session
+
+    @pytest.fixture(scope="session")
+    def submission(self) -> Submission:
+        return self._submission
+
+    @pytest.fixture(scope="session", name="spec")
+    def spec_fixture(self) -> AssignmentSpec:
+        return self._spec
+
+    @pytest.fixture(name="evidence")
+    def evidence_fixture(self, request: pytest.FixtureRequest) -> Evidence:
+        self._evidence.current = request.node.nodeid
+        return self._evidence
+
+    @pytest.fixture(scope="session")
+    def grading_seed(self) -> int:
+        return self._seed
+
+    @pytest.fixture(scope="session")
+    def reference(self) -> Any:
+        from .reference import ReferenceLoader
+
+        return ReferenceLoader(self._spec)
+
+    @pytest.fixture(autouse=True)
+    def _seed_everything(self, request: pytest.FixtureRequest) -> None:
+        seed = _seed_for(self._seed, request.node.nodeid)
+        random.seed(seed)
+        np = sys.modules.get("numpy")
+        if np is not None:
+            np.random.seed(seed)
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.manual_seed(seed)
+        self._session.reseed(seed)
+
+    # -- hooks ------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext}")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            key = spec_key(item.nodeid)
+            self.order.append(item.nodeid)
+            self.outcomes[item.nodeid] = Outcome(nodeid=item.nodeid, key=key)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        rep = report.get_result()
+        outcome = self.outcomes.setdefault(item.nodeid, Outcome(item.nodeid, spec_key(item.nodeid)))
+        outcome.duration += call.duration
+        if call.when == "call" and rep.passed:
+            outcome.passed = not outcome.phase_failed
+        if call.excinfo is not None and not outcome.phase_failed:
+            kind, message = _explain(call.excinfo)
+            outcome.passed = False
+            outcome.kind = kind
+            outcome.message = message.strip()
+            outcome.phase_failed = call.when
+        if call.when == "teardown" and rep.failed and outcome.passed:
+            outcome.passed = False
+
+
+def pytest_args(path: Path, *, inifile: Path) -> list[str]:
+    """The pytest arguments that run the checks in ``path`` and nothing else.
+
+    ``inifile`` is an empty config written by the caller, so that no project's
+    pytest settings (``filterwarnings = error``, say) leak into grading.
+    """
+    return [
+        str(path),
+        "-c",
+        str(inifile),
+        "-q",
+        "--no-header",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "--import-mode=importlib",
+        "--rootdir",
+        str(path),
+        "-o",
+        "python_files=test_*.py",
+        "-o",
+        "console_output_style=classic",
+        "-W",
+        "ignore::DeprecationWarning",
+    ]

@@ -1,0 +1,188 @@
+"""Grade a folder of student ZIPs: ``python harness/grade.py SUBMISSIONS --assignment NAME --out OUT``.
+
+A thin command line over ``harness.api.grade``: it parses options, draws the
+progress bar and the summary table, and maps the outcome to an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import IntEnum
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: make the project importable, and use its virtual environment
+    # if this interpreter lacks the dependencies.
+    _root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(_root))
+    try:
+        import click  # noqa: F401
+        import rich  # noqa: F401
+    except ImportError:
+        _venv = _root / ".venv" / "bin" / "python"
+        if _venv.exists() and Path(sys.executable).resolve() != _venv.resolve():
+            os.execv(str(_venv), [str(_venv), *sys.argv])
+        sys.exit("missing dependencies: run `make setup` in the project folder first")
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from harness import api
+from harness.assignments import list_assignments
+from harness.errors import HarnessError, UsageError
+from harness.results import Status
+from harness.sandbox import BACKENDS
+from harness.sandbox.local import WARNING as LOCAL_WARNING
+from harness.spec import load_spec
+
+
+class ExitCode(IntEnum):
+    """Exit codes of the command. A student's failure is never an error of the command."""
+
+    OK = 0  #: every submission was processed (graded, or reported as not graded)
+    HARNESS_ERROR = 1  #: the harness or a grader failed on at least one submission
+    USAGE_ERROR = 2  #: bad options, unknown assignment, missing folder
+    NO_SUBMISSIONS = 3  #: the folder holds no ZIP to grade
+    INTERRUPTED = 130  #: stopped by Ctrl-C; what was graded is kept
+
+
+EPILOG = """\b
+Exit codes:
+  0    every submission processed (students' failures are results, not errors)
+  1    a fault of the harness or a grader on at least one submission
+  2    usage error (bad option, unknown assignment, missing folder)
+  3    no *.zip submissions found
+  130  interrupted; graded submissions are kept and the next run finishes the rest
+"""
+
+
+def _list(console: Console) -> None:
+    table = Table(title="Assignments")
+    for col in ("name", "title", "file name", "points"):
+        table.add_column(col)
+    for name, folder in list_assignments():
+        spec = load_spec(folder)
+        table.add_row(name, spec.title, spec.naming.example, f"{spec.max_score:g}")
+    console.print(table)
+
+
+def _summary(console: Console, batch: api.BatchResult) -> None:
+    table = Table(title=f"{batch.spec.title}: {len(batch.results)} submissions")
+    table.add_column("id")
+    table.add_column("status")
+    for part in batch.spec.parts:
+        table.add_column(part.key, justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("note", overflow="fold", max_width=50)
+    colours = {Status.GRADED: "green", Status.NOT_GRADED: "yellow", Status.TIMEOUT: "magenta",
+               Status.HARNESS_ERROR: "red"}
+    for r in batch.results:
+        table.add_row(
+            r.student_id,
+            f"[{colours[r.status]}]{r.status}[/]",
+            *[f"{r.part_scores.get(p.key, 0):g}" for p in batch.spec.parts],
+            f"{r.score:g}/{r.max_score:g}",
+            f"{r.execution_time:.1f}s",
+            (r.output.splitlines() or [""])[0][:120] if r.status is not Status.GRADED else "",
+        )
+    console.print(table)
+
+
+@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("submissions", type=click.Path(path_type=Path), required=False)
+@click.option("--assignment", "-a", help="Assignment name (see --list-assignments) or folder.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("results"),
+              show_default=True, help="Folder for results.json per student and grades.csv.")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Submissions graded in parallel (default: the number of CPU cores).")
+@click.option("--sandbox", type=click.Choice(BACKENDS), default="auto", show_default=True,
+              help="Isolation backend; auto picks Docker, then bubblewrap, then local.")
+@click.option("--timeout", type=float, default=None,
+              help="Wall-clock seconds per submission (default: the assignment's).")
+@click.option("--memory", default=None, help="Memory per submission, e.g. 2G (default: the assignment's).")
+@click.option("--only", multiple=True, metavar="ID", help="Grade only this student id (repeatable).")
+@click.option("--force", is_flag=True, help="Regrade every submission, even unchanged ones.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random generator.")
+@click.option("--accept-misnamed", is_flag=True, help="Grade ZIPs whose names break the naming rule.")
+@click.option("--keep-work", is_flag=True, help="Keep unpacked submissions under OUT/.work for inspection.")
+@click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
+def cli(
+    submissions: Path | None, assignment: str | None, out: Path, jobs: int | None, sandbox: str,
+    timeout: float | None, memory: str | None, only: tuple[str, ...], force: bool, seed: int,
+    accept_misnamed: bool, keep_work: bool, list_assignments: bool,
+) -> None:
+    """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
+    OUT/<id>/results.json (Gradescope format) and OUT/grades.csv."""
+    console = Console(stderr=False)
+    if list_assignments:
+        _list(console)
+        sys.exit(ExitCode.OK)
+    if submissions is None or assignment is None:
+        raise click.UsageError("give the SUBMISSIONS folder and --assignment (or --list-assignments)")
+    if sandbox == "local":
+        console.print(f"[bold red]{LOCAL_WARNING}[/]")
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[current]}"), TimeRemainingColumn(), console=console,
+        transient=False,
+    )
+    task = None
+
+    def on_event(event: api.Event) -> None:
+        nonlocal task
+        if task is None:
+            return
+        if event.kind == "start":
+            progress.update(task, current=event.submission.student_id)
+        elif event.kind in ("done", "skip"):
+            progress.advance(task)
+
+    try:
+        spec_found = api.find_assignment(assignment)
+        subs = api.discover(submissions, spec_found, accept_misnamed=accept_misnamed)
+        if not subs:
+            console.print(f"[yellow]no *.zip files in {submissions}[/]")
+            sys.exit(ExitCode.NO_SUBMISSIONS)
+        with progress:
+            total = len(only) if only else len(subs)
+            task = progress.add_task("grading", total=total, current="")
+            batch = api.grade(
+                submissions=submissions, assignment=assignment, out=out, jobs=jobs,
+                sandbox=sandbox, timeout=timeout, memory=memory, only=only, force=force,
+                seed=seed, accept_misnamed=accept_misnamed, keep_work=keep_work,
+                on_event=on_event,
+            )
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(ExitCode.USAGE_ERROR)
+    except HarnessError as exc:
+        console.print(f"[red]harness error:[/] {exc}")
+        sys.exit(ExitCode.HARNESS_ERROR)
+    _summary(console, batch)
+    if "local" in batch.sandbox:
+        console.print(f"[bold red]{LOCAL_WARNING}[/]")
+    console.print(f"sandbox: {batch.sandbox}")
+    console.print(
+        f"graded {len(batch.graded_now)}, unchanged and skipped {len(batch.skipped)}; "
+        f"results in [bold]{out.resolve()}[/] (grades.csv, <id>/results.json)"
+    )
+    if batch.interrupted:
+        console.print("[yellow]interrupted: run the same command again to finish the rest[/]")
+        sys.exit(ExitCode.INTERRUPTED)
+    if batch.harness_errors:
+        ids = ", ".join(r.student_id for r in batch.harness_errors)
+        console.print(f"[red]harness or grader errors on: {ids} (see their grader.log)[/]")
+        sys.exit(ExitCode.HARNESS_ERROR)
+    sys.exit(ExitCode.OK)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""One submission, start to end: intake -> layout -> trusted worker -> scored result.
+
+Each step may refuse the submission with a ``SubmissionError``; that becomes a
+"not graded" result with the step's message.  The checks themselves run in a
+separate trusted worker process (``harness.checks.worker``), which in turn drives
+the sandboxed student process, so a crash anywhere below stays below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .checks.plugin import GRADER_ERROR
+from .checks.worker import WorkerRequest
+from .errors import LayoutError, SubmissionError
+from .intake import ExtractionLimits, extract_zip
+from .layout import describe_problems, locate, materialize
+from .results import CheckResult, CheckStatus, Status, SubmissionResult
+from .spec import AssignmentSpec, Limits
+from .store import read_json
+
+#: Seconds the worker may take beyond the submission's own limit (imports, pytest).
+WORKER_GRACE = 120.0
+
+
+@dataclass(frozen=True)
+class Options:
+    sandbox: str
+    limits: Limits
+    seed: int = 0
+    keep_work: bool = False
+    extraction: ExtractionLimits = ExtractionLimits()
+
+
+def not_graded(
+    *, student_id: str, spec: AssignmentSpec, source: str, reason: str, message: str,
+    input_hash: str = "", elapsed: float = 0.0,
+) -> SubmissionResult:
+    return SubmissionResult(
+        student_id=student_id,
+        assignment=spec.name,
+        status=Status.NOT_GRADED,
+        score=0.0,
+        max_score=spec.auto_max_score,
+        output=message,
+        reason=reason,
+        source=source,
+        input_hash=input_hash,
+        execution_time=elapsed,
+        part_scores={p.key: 0.0 for p in spec.parts},
+    )
+
+
+def _set_parent_death_signal() -> None:
+    # If the harness is killed (even kill -9), its workers get SIGTERM and clean up.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+class Pipeline:
+    """Grades submissions of one assignment; one instance is shared by all job threads."""
+
+    def __init__(self, *, spec: AssignmentSpec, out: Path, options: Options) -> None:
+        self.spec = spec
+        self.out = out
+        self.options = options
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    def cancel(self) -> None:
+        """Stop every running worker (they tear their sandboxes down on SIGTERM)."""
+        for proc in list(self._procs.values()):
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+
+    def grade(
+        self, zip_path: Path, *, student_id: str, slot: int, input_hash: str,
+        notes: tuple[str, ...] = (),
+    ) -> SubmissionResult:
+        started = time.monotonic()
+        work = self.out / ".work" / student_id
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        try:
+            try:
+                return self._grade(zip_path, student_id, slot, input_hash, notes, work, started)
+            except SubmissionError as exc:
+                return not_graded(
+                    student_id=student_id, spec=self.spec, source=zip_path.name,
+                    reason=exc.reason, message=str(exc), input_hash=input_hash,
+                    elapsed=time.monotonic() - started,
+                )
+        finally:
+            if not self.options.keep_work:
+                shutil.rmtree(work, ignore_errors=True)
+
+    def _grade(
+        self, zip_path: Path, student_id: str, slot: int, input_hash: str,
+        notes: tuple[str, ...], work: Path, started: float,
+    ) -> SubmissionResult:
+        spec = self.spec
+        extracted = extract_zip(zip_path, work / "unpacked", limits=self.options.extraction)
+        layout = locate(
+            extracted, required=spec.required, optional=spec.optional,
+            limits=self.options.extraction,
+        )
+        problems = describe_problems(layout)
+        if spec.required and len(layout.missing) + len(layout.ambiguous) >= len(spec.required):
+            raise LayoutError(
+                "none of the required files could be used:\n" + "\n".join(problems)
+            )
+        root = materialize(layout, work / "submission")
+        files = {t: t for t in layout.files if (root / t).is_file()}
+
+        dest = self.out / student_id
+        evidence_dir = dest / "evidence"
+        shutil.rmtree(evidence_dir, ignore_errors=True)
+        result_path = work / "worker-result.json"
+        request = WorkerRequest(
+            student_id=student_id,
+            assignment_root=str(spec.root),
+            submission_dir=str(root),
+            files=files,
+            missing=sorted(set(layout.missing) | set(layout.ambiguous)),
+            notes=list(layout.notes),
+            sandbox=self.options.sandbox,
+            limits=asdict(self.options.limits),
+            seed=self.options.seed,
+            slot=slot,
+            result_path=str(result_path),
+            evidence_dir=str(evidence_dir),
+            data={},
+        )
+        request_path = work / "worker-request.json"
+        request.dump(request_path)
+        log_path = dest / "grader.log"
+        dest.mkdir(parents=True, exist_ok=True)
+        returncode = self._run_worker(request_path, log_path, slot)
+        worker = read_json(result_path)
+        all_notes = tuple(notes) + tuple(layout.notes) + tuple(problems)
+        if worker is None:
+            return SubmissionResult(
+                student_id=student_id, assignment=spec.name, status=Status.HARNESS_ERROR,
+                score=0.0, max_score=spec.auto_max_score, source=zip_path.name,
+                input_hash=input_hash, reason="worker_failed",
+                output=f"the grading process failed (exit code {returncode}); see grader.log",
+                execution_time=time.monotonic() - started, notes=all_notes,
+            )
+        return score(
+            spec=spec, worker=worker, student_id=student_id, source=zip_path.name,
+            input_hash=input_hash, notes=all_notes, elapsed=time.monotonic() - started,
+            limits=self.options.limits,
+        )
+
+    def _run_worker(self, request_path: Path, log_path: Path, slot: int) -> int | None:
+        env = dict(os.environ)
+        project = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = project + os.pathsep + env.get("PYTHONPATH", "")
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[var] = "1"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "harness.checks.worker", str(request_path)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                preexec_fn=_set_parent_death_signal, cwd=project,
+            )
+            self._procs[slot] = proc
+            try:
+                return proc.wait(timeout=self.options.limits.timeout + WORKER_GRACE)
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+                try:
+                    return proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    return proc.wait()
+            finally:
+                self._procs.pop(slot, None)
+
+
+def _check_name(key: str, nodeid: str, title: str) -> str:
+    param = nodeid[len(key):]
+    return (title + (f" {param}" if param else "")) if title else nodeid
+
+
+def score(
+    *, spec: AssignmentSpec, worker: dict[str, Any], student_id: str, source: str,
+    input_hash: str, notes: tuple[str, ...], elapsed: float, limits: Limits,
+) -> SubmissionResult:
+    """Turn the worker's outcomes into points, using the spec's weights."""
+    outcomes = worker.get("outcomes", [])
+    evidence = worker.get("evidence", {})
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for o in outcomes:
+        by_key.setdefault(o["key"], []).append(o)
+    checks: list[CheckResult] = []
+    harness_problems: list[str] = list(worker.get("collect_errors", []))
+    grader_errors = 0
+    for number, check in enumerate(spec.checks, start=1):
+        found = by_key.pop(check.key, [])
+        if not found:
+            harness_problems.append(f"check {check.key} is in the spec but was not collected")
+            checks.append(CheckResult(
+                name=check.title or check.key, score=0.0, max_score=check.points,
+                status=CheckStatus.FAILED, tags=check.tags, number=str(number),
+                output="this check could not be run (a fault of the grader, not yours)",
+                extra={"kind": GRADER_ERROR},
+            ))
+            continue
+        share = check.points / len(found)
+        for i, o in enumerate(found, start=1):
+            if o["kind"] == GRADER_ERROR:
+                grader_errors += 1
+            extra: dict[str, Any] = {"nodeid": o["nodeid"], "duration": round(o["duration"], 3)}
+            if o["kind"]:
+                extra["kind"] = o["kind"]
+            if evidence.get(o["nodeid"]):
+                extra["evidence"] = evidence[o["nodeid"]]
+            checks.append(CheckResult(
+                name=_check_name(check.key, o["nodeid"], check.title),
+                score=share if o["passed"] else 0.0,
+                max_score=share,
+                status=CheckStatus.PASSED if o["passed"] else CheckStatus.FAILED,
+                output=o["message"],
+                tags=check.tags,
+                number=str(number) if len(found) == 1 else f"{number}.{i}",
+                visibility=check.visibility,
+                extra=extra,
+            ))
+    for key in by_key:
+        harness_problems.append(f"check {key} has no entry in assignment.toml (no points)")
+
+    processes = worker.get("processes", [])
+    kinds = {o["kind"] for o in outcomes}
+    flags = []
+    if worker.get("budget_exhausted") or "budget" in kinds:
+        flags.append("timeout")
+    elif "timeout" in kinds:
+        flags.append("call_timeout")
+    if any(p.get("out_of_memory") for p in processes):
+        flags.append("out_of_memory")
+    if any(p.get("output_truncated") for p in processes):
+        flags.append("output_truncated")
+    if grader_errors:
+        flags.append(GRADER_ERROR)
+
+    if harness_problems or grader_errors:
+        status = Status.HARNESS_ERROR
+    elif "timeout" in flags:
+        status = Status.TIMEOUT
+    else:
+        status = Status.GRADED
+    total = sum(c.score for c in checks)
+    parts = {p.key: sum(c.score for c in checks if c.tags and c.tags[0] == p.key) for p in spec.parts}
+    summary = list(notes)
+    if "timeout" in flags:
+        summary.insert(0, f"Grading stopped at the time limit of {limits.timeout:.0f} s; "
+                          "checks that did not run score zero.")
+    if "out_of_memory" in flags:
+        summary.insert(0, f"Your code ran out of memory (limit {limits.memory // 1024**2} MiB).")
+    summary += harness_problems
+    return SubmissionResult(
+        student_id=student_id,
+        assignment=spec.name,
+        status=status,
+        score=round(total, 6),
+        max_score=spec.auto_max_score,
+        checks=tuple(checks),
+        execution_time=elapsed,
+        output="\n".join(summary),
+        reason="timeout" if status is Status.TIMEOUT else ("harness" if harness_problems else ""),
+        source=source,
+        input_hash=input_hash,
+        sandbox=str(worker.get("sandbox", "")),
+        stdout=str(worker.get("stdout", "")),
+        stderr=str(worker.get("stderr", "")),
+        notes=notes,
+        flags=tuple(flags),
+        versions=dict(worker.get("versions", {})),
+        limits=asdict(limits),
+        part_scores=parts,
+    )

@@ -1,0 +1,231 @@
+"""Framing and encoding of messages between the trusted grader and the student process.
+
+A frame is ``MAGIC | len(header) | len(blob)`` (big-endian), a UTF-8 JSON header,
+then an optional ``.npz`` blob holding the arrays the header refers to.  Arrays are
+loaded with ``allow_pickle=False`` and nothing is ever unpickled, so a hostile
+student process can send wrong data but never code.
+
+Values are JSON with a few tagged forms::
+
+    {"__array__": "a0"}                           numpy array a0 from the blob
+    {"__tensor__": "a0", "requires_grad": false}  the same array as a torch tensor
+    {"__tuple__": [...]}                          a tuple
+    {"__map__": [[key, value], ...]}              a dict whose keys are not all strings
+    {"__handle__": 7, "type": "mod.Class", "repr": "...", "shape": [..]}  an object left in the student process
+    {"__float__": "nan"}                          a non-finite float
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import socket
+import struct
+import sys
+from typing import Any
+
+MAGIC = b"GRD1"
+_HEAD = struct.Struct("!4sII")
+#: Largest header and blob accepted; a frame over this is a protocol error, not an OOM.
+MAX_HEADER = 64 * 1024**2
+MAX_BLOB = 1024**3
+
+
+class ChannelError(Exception):
+    """The peer closed the channel or sent a malformed frame."""
+
+
+class Handle:
+    """A reference to an object that stays in the student process."""
+
+    __slots__ = ("id", "type", "repr", "shape", "dtype")
+
+    def __init__(
+        self,
+        id: int,
+        type: str = "",
+        repr: str = "",
+        shape: tuple[int, ...] | None = None,
+        dtype: str | None = None,
+    ) -> None:
+        self.id = id
+        self.type = type
+        self.repr = repr
+        self.shape = shape
+        self.dtype = dtype
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"__handle__": self.id, "type": self.type, "repr": self.repr}
+        if self.shape is not None:
+            data["shape"] = list(self.shape)
+        if self.dtype is not None:
+            data["dtype"] = self.dtype
+        return data
+
+    def __repr__(self) -> str:
+        return f"Handle({self.id}, {self.type})"
+
+
+class TensorSpec:
+    """On the sending side: send this array so that the receiver rebuilds a torch tensor."""
+
+    __slots__ = ("array", "requires_grad")
+
+    def __init__(self, array: Any, requires_grad: bool = False) -> None:
+        self.array = array
+        self.requires_grad = requires_grad
+
+
+def _is_torch_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _is_ndarray(value: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.ndarray)
+
+
+class Encoder:
+    """Turns a value into (JSON-able header, arrays); ``on_object`` handles anything else."""
+
+    def __init__(self, on_object: Any = None) -> None:
+        self.arrays: dict[str, Any] = {}
+        self._on_object = on_object
+
+    def _add(self, array: Any) -> str:
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = array
+        return key
+
+    def encode(self, value: Any) -> Any:
+        if value is None or isinstance(value, bool | int | str):
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else {"__float__": repr(value)}
+        if isinstance(value, Handle):
+            return value.to_json()
+        if isinstance(value, TensorSpec):
+            return {"__tensor__": self._add(value.array), "requires_grad": value.requires_grad}
+        if _is_ndarray(value):
+            if value.dtype.hasobject:
+                raise TypeError("arrays of Python objects cannot be sent")
+            return {"__array__": self._add(value)}
+        if _is_torch_tensor(value):
+            array = value.detach().cpu().numpy()
+            return {"__tensor__": self._add(array), "requires_grad": bool(value.requires_grad)}
+        if isinstance(value, tuple):
+            return {"__tuple__": [self.encode(v) for v in value]}
+        if isinstance(value, list):
+            return [self.encode(v) for v in value]
+        if isinstance(value, dict):
+            if all(isinstance(k, str) and not k.startswith("__") for k in value):
+                return {k: self.encode(v) for k, v in value.items()}
+            return {"__map__": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(value, np.generic):
+            return self.encode(value.item())
+        if self._on_object is not None:
+            return self._on_object(value)
+        raise TypeError(f"cannot send a value of type {type(value).__qualname__}")
+
+
+class Decoder:
+    """Rebuilds values from a header and its arrays; ``on_handle`` maps handle dicts."""
+
+    def __init__(self, arrays: dict[str, Any], on_handle: Any = None, tensors: bool = True) -> None:
+        self._arrays = arrays
+        self._on_handle = on_handle
+        self._tensors = tensors
+
+    def decode(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.decode(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "__array__" in value:
+            return self._arrays[value["__array__"]]
+        if "__tensor__" in value:
+            array = self._arrays[value["__tensor__"]]
+            if not self._tensors:
+                return array
+            import torch
+
+            tensor = torch.from_numpy(array.copy())
+            if value.get("requires_grad"):
+                tensor.requires_grad_(True)
+            return tensor
+        if "__tuple__" in value:
+            return tuple(self.decode(v) for v in value["__tuple__"])
+        if "__map__" in value:
+            return {self._key(self.decode(k)): self.decode(v) for k, v in value["__map__"]}
+        if "__float__" in value:
+            return float(value["__float__"])
+        if "__handle__" in value:
+            handle = Handle(
+                int(value["__handle__"]),
+                str(value.get("type", "")),
+                str(value.get("repr", "")),
+                tuple(value["shape"]) if value.get("shape") is not None else None,
+                value.get("dtype"),
+            )
+            return self._on_handle(handle) if self._on_handle else handle
+        return {k: self.decode(v) for k, v in value.items()}
+
+    @staticmethod
+    def _key(key: Any) -> Any:
+        return tuple(key) if isinstance(key, list) else key
+
+
+def pack(header: dict[str, Any], arrays: dict[str, Any]) -> bytes:
+    head = json.dumps(header, allow_nan=False).encode("utf-8")
+    blob = b""
+    if arrays:
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        blob = buffer.getvalue()
+    return _HEAD.pack(MAGIC, len(head), len(blob)) + head + blob
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks = []
+    remaining = n
+    while remaining:
+        chunk = sock.recv(min(remaining, 1 << 20))
+        if not chunk:
+            raise ChannelError("the other side closed the channel")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def send(sock: socket.socket, header: dict[str, Any], arrays: dict[str, Any]) -> None:
+    sock.sendall(pack(header, arrays))
+
+
+def receive(sock: socket.socket) -> tuple[dict[str, Any], dict[str, Any]]:
+    magic, head_len, blob_len = _HEAD.unpack(_recv_exact(sock, _HEAD.size))
+    if magic != MAGIC:
+        raise ChannelError(f"bad frame: expected magic {MAGIC!r}, got {magic!r}")
+    if head_len > MAX_HEADER or blob_len > MAX_BLOB:
+        raise ChannelError(f"frame too large ({head_len} + {blob_len} bytes)")
+    try:
+        header = json.loads(_recv_exact(sock, head_len).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ChannelError(f"bad frame header: {exc}") from None
+    if not isinstance(header, dict):
+        raise ChannelError("bad frame header: not a JSON object")
+    arrays: dict[str, Any] = {}
+    if blob_len:
+        import numpy as np
+
+        blob = _recv_exact(sock, blob_len)
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+        except Exception as exc:  # a malformed blob is the peer's fault, never ours
+            raise ChannelError(f"bad array blob: {exc}") from None
+    return header, arrays

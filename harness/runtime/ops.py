@@ -1,0 +1,241 @@
+"""Generic helpers the trusted grader may call in the student process.
+
+They move data in and out (parameters, gradients, values) and load files; none
+of them knows anything about any assignment or what a right answer is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import importlib.util
+import io
+import os
+import runpy
+import sys
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+_REPR_LIMIT = 200
+
+
+def _torch() -> Any:
+    return sys.modules.get("torch")
+
+
+def summary(obj: Any) -> tuple[str, str, tuple[int, ...] | None, str | None]:
+    """(type name, short repr, shape, dtype) of an object kept as a handle."""
+    cls = type(obj)
+    type_name = f"{cls.__module__}.{cls.__qualname__}"
+    shape = dtype = None
+    with contextlib.suppress(Exception):
+        if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+            shape = tuple(int(n) for n in obj.shape)
+            dtype = str(obj.dtype)
+    text = ""
+    with contextlib.suppress(Exception):
+        if isinstance(obj, type | types.FunctionType | types.MethodType | types.ModuleType):
+            # The name, not the repr: it is what a student recognises in a message.
+            text = getattr(obj, "__qualname__", None) or obj.__name__
+        else:
+            text = object.__repr__(obj) if shape is not None else repr(obj)
+    return type_name, str(text)[:_REPR_LIMIT], shape, dtype
+
+
+def to_value(value: Any, keep: Callable[[Any], Any] | None, depth: int = 0) -> Any:
+    """Convert ``value`` to plain data: tensors to arrays, containers recursively.
+
+    Objects with no plain form become handles when ``keep`` is given, else an error.
+    """
+    if depth > 30:
+        raise ValueError("value is nested too deeply to send")
+    torch = _torch()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().cpu().clone().resolve_conj().resolve_neg().numpy()
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            return [to_value(v, keep, depth + 1) for v in value.tolist()]
+        return np.array(value, copy=True)
+    if np is not None and isinstance(value, np.generic):
+        return value.item()
+    if torch is not None and isinstance(value, torch.Size):
+        return tuple(int(n) for n in value)
+    if isinstance(value, tuple):
+        return tuple(to_value(v, keep, depth + 1) for v in value)
+    if isinstance(value, list):
+        return [to_value(v, keep, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {to_value(k, keep, depth + 1): to_value(v, keep, depth + 1) for k, v in value.items()}
+    if keep is not None:
+        return keep(value)
+    raise TypeError(f"cannot convert a {type(value).__qualname__} to plain data")
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    found = {"python": sys.version.split()[0]}
+    for dist in ("numpy", "torch", "torchvision"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[dist] = metadata.version(dist)
+    return found
+
+
+def load(
+    path: str,
+    *,
+    module: str | None = None,
+    mode: str = "import",
+    inject: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Load a student file as a module: a real import, or its definitions only.
+
+    ``module`` is the dotted name the template gives it (``part1.lstm``); with a
+    real import the file's package-relative imports then work as they do for the
+    student.  ``mode="definitions"`` leaves loops, calls and ``__main__`` blocks unrun.
+    """
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise FileNotFoundError(f"no file {path!r} in the submission")
+    name = module or file.stem
+    if mode == "definitions" or file.suffix == ".ipynb":
+        from . import defonly
+
+        mod, skipped = defonly.load_definitions(file, module_name=name, inject=inject)
+        return {
+            "module": mod,
+            "mode": "definitions",
+            "skipped": [dataclasses.asdict(s) for s in skipped],
+            "description": defonly.describe(skipped) if skipped else "",
+        }
+    if module and _importable_as(file, module):
+        mod = importlib.import_module(module)
+    else:
+        spec = importlib.util.spec_from_file_location(name, file)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path!r} as a Python module")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        if inject:
+            mod.__dict__.update(inject)
+        spec.loader.exec_module(mod)
+    return {"module": mod, "mode": "import", "skipped": [], "description": ""}
+
+
+def _importable_as(file: Path, module: str) -> bool:
+    # part1.lstm must live at <a sys.path entry>/part1/lstm.py to be imported by name.
+    relative = Path(*module.split(".")).with_suffix(".py")
+    root = Path.cwd().resolve()
+    return (root / relative).resolve() == file
+
+
+def run_script(path: str, argv: list[str] | None = None) -> dict[str, Any]:
+    """Run a student script as ``__main__`` with ``argv``; the call timeout bounds it."""
+    old_argv = sys.argv
+    sys.argv = [path, *(argv or [])]
+    code: Any = 0
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code if exc.code is not None else 0
+    finally:
+        sys.argv = old_argv
+    return {"exit_code": code if isinstance(code, int) else 1, "message": "" if isinstance(code, int) else str(code)}
+
+
+def is_instance(obj: Any, qualname: str) -> bool:
+    """Whether ``obj`` is an instance of the class named ``module.Class`` (by its MRO)."""
+    for cls in type(obj).__mro__:
+        if f"{cls.__module__}.{cls.__qualname__}" == qualname:
+            return True
+    return False
+
+
+def parameters(module: Any) -> dict[str, Any]:
+    return {n: p.detach().cpu().numpy().copy() for n, p in module.named_parameters()}
+
+
+def set_parameters(module: Any, values: dict[str, Any], strict: bool = True) -> list[str]:
+    """Copy arrays into the module's parameters by name; returns the names set."""
+    torch = _torch()
+    named = dict(module.named_parameters())
+    if strict:
+        unknown = sorted(set(values) - set(named))
+        if unknown:
+            raise KeyError(f"no parameter(s) named {unknown}; the model has {sorted(named)}")
+    done = []
+    with torch.no_grad():
+        for name, array in values.items():
+            if name not in named:
+                continue
+            param = named[name]
+            source = torch.as_tensor(array, dtype=param.dtype, device=param.device)
+            if tuple(param.shape) != tuple(source.shape):
+                raise ValueError(
+                    f"parameter {name!r} has shape {tuple(param.shape)}, "
+                    f"cannot set a value of shape {tuple(source.shape)}"
+                )
+            param.copy_(source)
+            done.append(name)
+    return done
+
+
+def gradients(module: Any) -> dict[str, Any]:
+    return {
+        n: (None if p.grad is None else p.grad.detach().cpu().numpy().copy())
+        for n, p in module.named_parameters()
+    }
+
+
+def zero_grad(module: Any) -> None:
+    for p in module.parameters():
+        p.grad = None
+
+
+def attributes(obj: Any) -> list[str]:
+    return sorted(str(n) for n in dir(obj))
+
+
+def length(obj: Any) -> int:
+    return len(obj)
+
+
+def text_repr(obj: Any) -> str:
+    return repr(obj)[:4000]
+
+
+def call_captured(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Call ``fn`` and also return what it printed (for checks on printed output)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        value = fn(*args, **kwargs)
+    return {"value": value, "stdout": out.getvalue()[-20000:]}
+
+
+def list_files(root: str = ".") -> list[str]:
+    found = []
+    for base, _dirs, files in os.walk(root):
+        found += [os.path.relpath(os.path.join(base, f), root) for f in files]
+    return sorted(found)
+
+
+REGISTRY: dict[str, Callable[..., Any]] = {
+    "isinstance": is_instance,
+    "parameters": parameters,
+    "set_parameters": set_parameters,
+    "gradients": gradients,
+    "zero_grad": zero_grad,
+    "run_script": run_script,
+    "dir": attributes,
+    "len": length,
+    "repr": text_repr,
+    "call_captured": call_captured,
+    "list_files": list_files,
+}

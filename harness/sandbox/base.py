@@ -1,0 +1,300 @@
+"""The sandbox interface: one ``start(job)`` method, several backends.
+
+A job always runs the same thing: the student-side runtime (``harness/runtime``),
+which loads the submission from a private writable copy and answers the trusted
+grader over a Unix socket.  Backends differ only in how they wall the process in.
+Inside every backend the paths are the same::
+
+    /submission                  the private writable copy (the working directory)
+    /run/harness/channel.sock    the socket to the trusted grader
+    /opt/harness/harness_runtime the runtime package, read-only
+    /data/<name>                 read-only data sets the assignment declares
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+SUBMISSION_DIR = "/submission"
+CHANNEL_PATH = "/run/harness/channel.sock"
+RUNTIME_PARENT = "/opt/harness"
+DATA_ROOT = "/data"
+
+#: The command the runtime starts with; the runtime's parent folder is argv[-1]'s job.
+BOOTSTRAP = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from harness_runtime.serve import main; main(sys.argv[2:])"
+)
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Limits for one student process tree (see ``harness.spec.Limits``)."""
+
+    memory: int
+    cpu_time: int
+    processes: int
+    file_size: int
+    output: int
+    wall: float
+
+
+@dataclass(frozen=True)
+class Job:
+    """One student process to start."""
+
+    workdir: Path  #: host folder holding the private writable copy of the submission
+    channel: Path  #: host path of the listening Unix socket
+    runtime_parent: Path  #: host folder that contains the ``harness_runtime`` package
+    limits: SandboxLimits
+    seed: int = 0
+    data: Mapping[str, Path] = field(default_factory=dict)  #: name -> host folder
+    slot: int = 0  #: index of the parallel job, for per-slot ids and cgroups
+    label: str = "student"  #: used in cgroup and container names
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a student process ended."""
+
+    exit_code: int | None
+    signal: int | None = None
+    killed: str = ""  #: why the harness killed it ("timeout", "shutdown"), "" if not killed
+    out_of_memory: bool = False
+    wall: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    output_bytes: int = 0  #: bytes the process wrote to stdout and stderr in total
+    output_truncated: bool = False
+
+    def describe(self, limits: SandboxLimits | None = None) -> str:
+        """The end of the process in words a student understands."""
+        if self.out_of_memory:
+            limit = f" (limit {limits.memory // 1024**2} MiB)" if limits else ""
+            return f"your code ran out of memory{limit} and was killed"
+        if self.killed == "timeout":
+            return "your code did not finish in time and was stopped"
+        if self.signal is not None:
+            name = _signal_name(self.signal)
+            if name == "SIGXCPU":
+                return "your code used up its CPU-time limit and was stopped"
+            if name == "SIGXFSZ":
+                return "your code wrote a file larger than the limit and was stopped"
+            return f"your code was killed by signal {name}"
+        if self.exit_code not in (None, 0):
+            return f"your code ended the process with exit code {self.exit_code}"
+        return "your code ended the process"
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+class Running(Protocol):
+    """A started student process."""
+
+    def poll(self) -> bool:
+        """True once the process has ended."""
+        ...
+
+    def stop(self, *, reason: str, grace: float = 1.0) -> Outcome:
+        """End the process tree (asking first, then killing) and report how it ended."""
+        ...
+
+
+class Sandbox(Protocol):
+    """A backend that starts student processes walled in by its own means."""
+
+    name: str
+
+    def start(self, job: Job) -> Running: ...
+
+    def describe(self) -> str:
+        """One line for reports: the backend and the limits it can enforce."""
+        ...
+
+
+class OutputCapture:
+    """Drains a pipe on a thread, keeping the first and last ``keep`` bytes.
+
+    A print flood is read and dropped rather than left to block the student or
+    fill a disk; the total count is kept so the report can say how much was cut.
+    """
+
+    def __init__(self, stream: object, keep: int) -> None:
+        self._stream = stream
+        self._keep = keep
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        read = self._stream.read1 if hasattr(self._stream, "read1") else self._stream.read  # type: ignore[attr-defined]
+        while True:
+            try:
+                chunk = read(65536)
+            except (OSError, ValueError):
+                break
+            if not chunk:
+                break
+            self.total += len(chunk)
+            room = self._keep - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            if chunk:
+                self.tail += chunk
+                if len(self.tail) > self._keep:
+                    del self.tail[: len(self.tail) - self._keep]
+
+    def finish(self, timeout: float = 2.0) -> tuple[str, bool]:
+        self._thread.join(timeout)
+        text = bytes(self.head).decode("utf-8", "replace")
+        truncated = self.total > len(self.head) + len(self.tail)
+        if truncated:
+            dropped = self.total - len(self.head) - len(self.tail)
+            text += f"\n[... {dropped} bytes of output cut; {self.total} bytes in total ...]\n"
+        text += bytes(self.tail).decode("utf-8", "replace")
+        return text, truncated
+
+
+def student_env(job: Job, *, home: str) -> dict[str, str]:
+    """The whole environment of a student process: nothing leaks in from the harness's."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONHASHSEED": str(job.seed % (2**32)),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "TORCH_HOME": "/tmp/torch",
+    }
+
+
+def runtime_args(job: Job, *, runtime_parent: str, channel: str, workdir: str) -> list[str]:
+    """Arguments after ``python``: the bootstrap and the runtime's own options."""
+    lim = job.limits
+    return [
+        "-s",
+        "-B",
+        "-c",
+        BOOTSTRAP,
+        runtime_parent,
+        "--channel",
+        channel,
+        "--submission",
+        workdir,
+        "--seed",
+        str(job.seed),
+        "--rlimit-cpu",
+        str(lim.cpu_time),
+        "--rlimit-fsize",
+        str(lim.file_size),
+    ]
+
+
+class PopenRunning:
+    """A ``Running`` over a ``subprocess.Popen``, shared by the process-based backends."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        *,
+        limits: SandboxLimits,
+        on_stop: object = None,
+        oom_check: object = None,
+        kill_tree: object = None,
+    ) -> None:
+        self._proc = proc
+        self._limits = limits
+        self._start = time.monotonic()
+        self._stdout = OutputCapture(proc.stdout, limits.output)
+        self._stderr = OutputCapture(proc.stderr, limits.output)
+        self._on_stop = on_stop
+        self._oom_check = oom_check
+        self._kill_tree = kill_tree
+        self._outcome: Outcome | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def poll(self) -> bool:
+        return self._proc.poll() is not None
+
+    def stop(self, *, reason: str, grace: float = 1.0) -> Outcome:
+        with self._lock:
+            if self._outcome is not None:
+                return self._outcome
+            killed = ""
+            try:
+                self._proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                killed = reason
+                self._kill()
+                self._proc.wait()
+            if self._kill_tree is not None:
+                self._kill_tree()  # type: ignore[operator]
+            wall = time.monotonic() - self._start
+            oom = bool(self._oom_check()) if self._oom_check is not None else False  # type: ignore[operator]
+            stdout, cut_out = self._stdout.finish()
+            stderr, cut_err = self._stderr.finish()
+            for stream in (self._proc.stdout, self._proc.stderr):
+                if stream is not None:
+                    stream.close()
+            code = self._proc.returncode
+            self._outcome = Outcome(
+                exit_code=code if code is not None and code >= 0 else None,
+                signal=-code if code is not None and code < 0 else _bwrap_signal(code),
+                killed=killed,
+                out_of_memory=oom,
+                wall=wall,
+                stdout=stdout,
+                stderr=stderr,
+                output_bytes=self._stdout.total + self._stderr.total,
+                output_truncated=cut_out or cut_err,
+            )
+            if self._on_stop is not None:
+                self._on_stop()  # type: ignore[operator]
+            return self._outcome
+
+    def _kill(self) -> None:
+        try:
+            os.killpg(self._proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self._proc.kill()
+        except ProcessLookupError:
+            pass
+        if self._kill_tree is not None:
+            self._kill_tree()  # type: ignore[operator]
+
+
+def _bwrap_signal(code: int | None) -> int | None:
+    # bwrap and shells report a child killed by signal N as exit status 128 + N.
+    if code is not None and 128 < code < 128 + 65:
+        return code - 128
+    return None

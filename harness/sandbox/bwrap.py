@@ -1,0 +1,182 @@
+"""The bubblewrap backend: namespaces, a read-only allow-listed file system, limits.
+
+What the student process sees is built from an allow-list, never from ``/`` with
+holes punched in it: the system's ``/usr``, a handful of files from ``/etc``, the
+Python installation that runs the grader, the runtime package, the data sets the
+assignment declares, and two size-capped tmpfs mounts (``/submission`` holding a
+fresh copy of the submission, and ``/tmp``).  Network, IPC, PID, UTS and user
+namespaces are all unshared, so there is no network and no other process in view.
+
+Limits: memory and processes through a cgroup when the harness runs as root
+(``harness.sandbox.cgroups``), otherwise an address-space rlimit; CPU time and file
+size through rlimits the runtime sets on itself before it loads any student code;
+wall-clock time by killing the whole tree (``--die-with-parent`` plus the cgroup).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import SandboxError
+from .base import (
+    CHANNEL_PATH,
+    DATA_ROOT,
+    RUNTIME_PARENT,
+    SUBMISSION_DIR,
+    Job,
+    PopenRunning,
+    runtime_args,
+    student_env,
+)
+from .cgroups import Cgroups
+
+#: Files and folders of /etc that programs legitimately read; nothing with secrets.
+ETC_ALLOW = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "localtime",
+    "nsswitch.conf",
+    "passwd",
+    "group",
+    "fonts",
+    "mime.types",
+    "matplotlibrc",
+)
+SOURCE_DIR = "/opt/submission-source"
+#: Virtual memory torch maps at import (3.2 GB seen); added to the rlimit fallback.
+ADDRESS_SPACE_SLACK = 6 * 1024**3
+
+
+def _python_roots() -> list[Path]:
+    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    if Path(sys.prefix) != Path(sys.prefix).resolve():
+        roots.add(Path(sys.prefix))
+    return sorted(r for r in roots if not str(r).startswith("/usr"))
+
+
+class BwrapSandbox:
+    name = "bwrap"
+
+    def __init__(self, *, executable: str | None = None, cgroups: Cgroups | None = None) -> None:
+        found = executable or shutil.which("bwrap")
+        if not found:
+            raise SandboxError(
+                "bubblewrap is not installed (apt-get install bubblewrap); "
+                "use --sandbox docker, or --sandbox local for development only"
+            )
+        self.executable = found
+        self._cgroups = cgroups if cgroups is not None else Cgroups()
+        self._use_cgroups = self._cgroups.available()
+
+    @staticmethod
+    def available() -> bool:
+        if not shutil.which("bwrap"):
+            return False
+        probe = subprocess.run(
+            ["bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"],
+            capture_output=True,
+            timeout=20,
+        )
+        return probe.returncode == 0
+
+    def describe(self) -> str:
+        how = "cgroup" if self._use_cgroups else "rlimit (address space)"
+        return (
+            "bubblewrap: no network, read-only allow-listed file system, private tmpfs copy "
+            f"of the submission; memory and processes limited by {how}, CPU time and file "
+            "size by rlimit, wall clock by killing the process tree"
+        )
+
+    def command(self, job: Job) -> list[str]:
+        lim = job.limits
+        args = [
+            self.executable,
+            "--unshare-all",
+            "--unshare-user",
+            "--die-with-parent",
+            "--new-session",
+            "--disable-userns",
+            "--cap-drop",
+            "ALL",
+            "--hostname",
+            "sandbox",
+            "--uid",
+            "1000",
+            "--gid",
+            "1000",
+            "--clearenv",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+        ]
+        for link in ("bin", "lib", "lib64", "sbin"):
+            host = Path("/") / link
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), f"/{link}"]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), f"/{link}"]
+        for name in ETC_ALLOW:
+            if (Path("/etc") / name).exists():
+                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        for root in _python_roots():
+            args += ["--ro-bind", str(root), str(root)]
+        args += ["--ro-bind", str(job.runtime_parent), RUNTIME_PARENT]
+        args += ["--ro-bind", str(job.workdir), SOURCE_DIR]
+        args += ["--ro-bind", str(job.channel), CHANNEL_PATH]
+        for name, host in job.data.items():
+            args += ["--ro-bind", str(host), f"{DATA_ROOT}/{name}"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--size", str(lim.file_size), "--tmpfs", "/tmp"]
+        args += ["--size", str(lim.file_size), "--tmpfs", SUBMISSION_DIR]
+        # Everything else (the skeleton bwrap builds /etc, /opt and /run in) read-only too.
+        args += ["--remount-ro", "/"]
+        args += ["--chdir", "/tmp"]
+        for key, value in student_env(job, home="/tmp").items():
+            args += ["--setenv", key, value]
+        args += ["--", sys.executable]
+        args += runtime_args(
+            job, runtime_parent=RUNTIME_PARENT, channel=CHANNEL_PATH, workdir=SUBMISSION_DIR
+        )
+        args += ["--source", SOURCE_DIR]
+        if not self._use_cgroups:
+            args += ["--rlimit-as", str(lim.memory + ADDRESS_SPACE_SLACK)]
+        return args
+
+    def start(self, job: Job) -> PopenRunning:
+        argv = self.command(job)
+        cgroup = None
+        if self._use_cgroups:
+            name = f"{job.label}-{os.getpid()}-{job.slot}-{os.urandom(3).hex()}"
+            cgroup = self._cgroups.create(
+                name, memory=job.limits.memory, processes=job.limits.processes
+            )
+            # The shell joins the cgroup, then becomes bwrap: nothing runs outside it.
+            joins = "; ".join(f"echo $$ > '{f}'" for f in cgroup.procs_files)
+            argv = ["/bin/sh", "-c", f'{joins}; exec "$@"', "sh", *argv]
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                env={"PATH": "/usr/bin:/bin"},
+            )
+        except OSError as exc:
+            if cgroup is not None:
+                cgroup.remove()
+            raise SandboxError(f"could not start bubblewrap: {exc}") from exc
+        return PopenRunning(
+            proc,
+            limits=job.limits,
+            on_stop=cgroup.remove if cgroup else None,
+            oom_check=cgroup.oom_killed if cgroup else None,
+            kill_tree=cgroup.kill_all if cgroup else None,
+        )

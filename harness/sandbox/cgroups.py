@@ -1,0 +1,120 @@
+"""Per-process-tree memory and process limits through Linux control groups.
+
+cgroup v2 (one unified tree) and v1 (one tree per controller, as on our machines)
+are both handled.  Needs write access to the cgroup file system, which in practice
+means running as root; ``Cgroups.available()`` says whether it can be used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+PARENT = "rnn-grader"
+
+
+def _write(path: Path, value: str) -> None:
+    path.write_text(value)
+
+
+@dataclass
+class Cgroup:
+    """One control group (a directory per v1 controller, one directory on v2)."""
+
+    dirs: tuple[Path, ...]
+    memory_dir: Path | None
+    version: int
+
+    @property
+    def procs_files(self) -> tuple[Path, ...]:
+        return tuple(d / "cgroup.procs" for d in self.dirs)
+
+    def pids(self) -> set[int]:
+        found: set[int] = set()
+        for f in self.procs_files:
+            with contextlib.suppress(OSError):
+                found.update(int(p) for p in f.read_text().split())
+        return found
+
+    def oom_killed(self) -> bool:
+        if self.memory_dir is None:
+            return False
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        with contextlib.suppress(OSError):
+            for line in (self.memory_dir / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
+        return False
+
+    def kill_all(self) -> None:
+        if self.version == 2 and (self.dirs[0] / "cgroup.kill").exists():
+            with contextlib.suppress(OSError):
+                _write(self.dirs[0] / "cgroup.kill", "1")
+        for _ in range(50):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.02)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+class Cgroups:
+    """Creates control groups under ``/sys/fs/cgroup/.../rnn-grader/``."""
+
+    def __init__(self, root: Path = ROOT) -> None:
+        self.root = root
+        self.version = 2 if (root / "cgroup.controllers").exists() else 1
+
+    def available(self) -> bool:
+        if os.geteuid() != 0:
+            return False
+        if self.version == 2:
+            controllers = (self.root / "cgroup.controllers").read_text().split()
+            return {"memory", "pids"} <= set(controllers) and os.access(self.root, os.W_OK)
+        return all(os.access(self.root / c, os.W_OK) for c in ("memory", "pids"))
+
+    def create(self, name: str, *, memory: int, processes: int) -> Cgroup:
+        if self.version == 2:
+            parent = self.root / PARENT
+            parent.mkdir(exist_ok=True)
+            with contextlib.suppress(OSError):
+                _write(self.root / "cgroup.subtree_control", "+memory +pids")
+            with contextlib.suppress(OSError):
+                _write(parent / "cgroup.subtree_control", "+memory +pids")
+            d = parent / name
+            d.mkdir(exist_ok=True)
+            _write(d / "memory.max", str(memory))
+            with contextlib.suppress(OSError):
+                _write(d / "memory.swap.max", "0")
+            _write(d / "pids.max", str(processes))
+            return Cgroup(dirs=(d,), memory_dir=d, version=2)
+        mem = self.root / "memory" / PARENT / name
+        pids = self.root / "pids" / PARENT / name
+        mem.mkdir(parents=True, exist_ok=True)
+        pids.mkdir(parents=True, exist_ok=True)
+        _write(mem / "memory.limit_in_bytes", str(memory))
+        if (mem / "memory.memsw.limit_in_bytes").exists():
+            with contextlib.suppress(OSError):
+                _write(mem / "memory.memsw.limit_in_bytes", str(memory))
+        _write(pids / "pids.max", str(processes))
+        return Cgroup(dirs=(mem, pids), memory_dir=mem, version=1)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what is missing, and nothing else: Debian packages the sandbox needs
+# (when run as root), and the project's virtual environment from pyproject.toml.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "setup: please install these system packages: ${missing[*]}" >&2
+        return 0
+    fi
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+apt_install bubblewrap
+
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+    if [ ! -x .venv/bin/python ]; then
+        echo "setup: creating .venv with $("$PYTHON" --version)"
+        "$PYTHON" -m venv .venv
+    fi
+    echo "setup: installing the project and its dependencies into .venv (torch takes a minute)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+    rm -f .venv/.installed-*
+    touch "$stamp"
+fi

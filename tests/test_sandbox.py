@@ -1,0 +1,202 @@
+"""Real hostile code against the real sandbox backends."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.session import StudentCrashed, StudentError, StudentTimeout
+
+pytestmark = pytest.mark.sandbox
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_calls_return_values_and_student_errors_carry_the_line(backend, make_session):
+    s = make_session(backend, {"m.py": "def f(x):\n    return x * 2\n\ndef g():\n    raise ValueError('bad shape (3, 4)')\n"})
+    m = s.load("m.py")
+    assert m.f(21) == 42
+    with pytest.raises(StudentError) as info:
+        m.g()
+    assert info.value.type == "ValueError"
+    assert "bad shape (3, 4)" in str(info.value)
+    assert "line 5" in str(info.value)
+
+
+def test_an_endless_loop_times_out_and_the_next_call_gets_a_fresh_process(backend, make_session):
+    s = make_session(backend, {"m.py": "def spin():\n    while True:\n        pass\n\ndef ok():\n    return 'fine'\n"}, call_timeout=2)
+    m = s.load("m.py")
+    started = time.monotonic()
+    with pytest.raises(StudentTimeout, match="did not finish"):
+        m.spin()
+    assert time.monotonic() - started < 6
+    assert s.load("m.py").ok() == "fine"
+    assert s.starts == 2
+
+
+def test_sys_exit_and_keyboard_interrupt_are_just_errors(backend, make_session):
+    s = make_session(backend, {"m.py": "import sys\ndef quit():\n    sys.exit(0)\ndef ctrl_c():\n    raise KeyboardInterrupt\ndef ok():\n    return 1\n"})
+    m = s.load("m.py")
+    with pytest.raises(StudentError, match="SystemExit"):
+        m.quit()
+    with pytest.raises(StudentError, match="KeyboardInterrupt"):
+        m.ctrl_c()
+    assert m.ok() == 1
+
+
+def test_os_exit_is_reported_as_a_crash(backend, make_session):
+    s = make_session(backend, {"m.py": "import os\ndef bye():\n    os._exit(3)\n"})
+    with pytest.raises(StudentCrashed, match="exit code 3"):
+        s.load("m.py").bye()
+
+
+def test_print_flood_is_capped(backend, make_session):
+    s = make_session(backend, {"m.py": "def flood():\n    for _ in range(100000):\n        print('x' * 200)\n    return 'done'\n"}, output=4096)
+    assert s.load("m.py").flood() == "done"
+    s.close()
+    out = s.outcomes[-1]
+    assert out.output_truncated
+    assert out.output_bytes > 10_000_000
+    assert len(out.stdout) < 3 * 4096 + 200
+    assert "bytes of output cut" in out.stdout
+
+
+# -- isolation only bubblewrap gives -----------------------------------------------------
+
+
+def test_no_network(bwrap, make_session):
+    s = make_session(bwrap, {"m.py": """
+import socket
+def tcp():
+    socket.create_connection(("1.1.1.1", 80), timeout=2)
+def dns():
+    return socket.getaddrinfo("pypi.org", 443)
+def raw():
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+"""})
+    m = s.load("m.py")
+    with pytest.raises(StudentError, match="unreachable"):
+        m.tcp()
+    with pytest.raises(StudentError, match="gaierror|resolution|Name or service"):
+        m.dns()
+    with pytest.raises(StudentError, match="PermissionError|Operation not permitted"):
+        m.raw()
+
+
+def test_graders_reference_home_and_harness_are_invisible(bwrap, make_session):
+    s = make_session(bwrap, {"m.py": """
+import os
+def exists(p):
+    return os.path.exists(p)
+def env():
+    return dict(os.environ)
+def listdir(p):
+    return sorted(os.listdir(p))
+"""})
+    m = s.load("m.py")
+    for path in [ROOT / "graders", ROOT / "reference", ROOT / "harness" / "checks",
+                 ROOT / "tests", Path.home() / ".bash_history", Path("/etc/shadow")]:
+        assert not m.exists(str(path)), path
+    assert m.listdir("/opt/harness/harness_runtime")  # the runtime, and only it
+    env = m.env()
+    assert not any(k.startswith(("GITHUB", "AWS", "CI")) for k in env)
+    assert set(m.listdir("/submission")) == {"m.py"}
+
+
+def test_the_system_is_read_only_and_writes_stay_private(bwrap, make_session, tmp_path):
+    s = make_session(bwrap, {"m.py": """
+def write(p):
+    with open(p, "w") as f:
+        f.write("x")
+    return "written"
+"""})
+    m = s.load("m.py")
+    for target in ["/usr/evil", "/etc/evil", "/opt/harness/harness_runtime/serve.py"]:
+        with pytest.raises(StudentError, match="Read-only|Permission|No such"):
+            m.write(target)
+    assert m.write("/submission/scratch.txt") == "written"
+    # The private copy lives in the sandbox: the folder on the host is untouched.
+    assert not any(p.name == "scratch.txt" for p in tmp_path.rglob("*"))
+
+
+def test_memory_hog_is_killed_as_out_of_memory(bwrap, make_session):
+    from harness.sandbox.cgroups import Cgroups
+
+    if not Cgroups().available():
+        pytest.skip("memory cgroups need root")
+    s = make_session(bwrap, {"m.py": "def hog():\n    x = bytearray(2 * 1024**3)\n    return len(x)\n"}, memory=256 * 1024**2)
+    with pytest.raises(StudentCrashed, match="out of memory"):
+        s.load("m.py").hog()
+    assert s.outcomes[-1].out_of_memory
+
+
+def test_fork_bomb_hits_the_process_limit(bwrap, make_session):
+    from harness.sandbox.cgroups import Cgroups
+
+    if not Cgroups().available():
+        pytest.skip("pids cgroups need root")
+    s = make_session(bwrap, {"m.py": """
+import os
+def bomb():
+    children = 0
+    try:
+        for _ in range(1000):
+            if os.fork() == 0:
+                import time
+                time.sleep(60)
+                os._exit(0)
+            children += 1
+    except OSError as exc:
+        return ("stopped", children, exc.errno)
+    return ("unlimited", children, 0)
+"""}, processes=24)
+    verdict, children, _ = s.load("m.py").bomb()
+    assert verdict == "stopped" and children < 24
+
+
+def test_child_processes_and_threads_die_with_the_sandbox(bwrap, make_session):
+    s = make_session(bwrap, {"m.py": """
+import subprocess, threading, time
+def leave_behind():
+    p = subprocess.Popen(["/bin/sh", "-c", "trap '' TERM; exec sleep 1000"])
+    threading.Thread(target=lambda: time.sleep(1000)).start()
+    return p.pid
+"""})
+    s.load("m.py").leave_behind()
+    s.close()
+    time.sleep(0.3)
+    out = subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True, text=True)
+    assert out.stdout.strip() == ""
+
+
+def test_file_size_limit(bwrap, make_session):
+    s = make_session(bwrap, {"m.py": """
+def fill():
+    with open("/tmp/big", "wb") as f:
+        for _ in range(1000):
+            f.write(b"x" * 1024 * 1024)
+"""}, file_size=8 * 1024**2)
+    with pytest.raises((StudentError, StudentCrashed), match="File too large|No space|file larger|SIGXFSZ"):
+        s.load("m.py").fill()
+
+
+def test_cpu_time_limit(bwrap, make_session):
+    s = make_session(bwrap, {"m.py": "def spin():\n    while True:\n        pass\n"}, cpu_time=1, call_timeout=20)
+    started = time.monotonic()
+    with pytest.raises(StudentCrashed, match="CPU-time|SIGKILL|SIGXCPU"):
+        s.load("m.py").spin()
+    assert time.monotonic() - started < 10
+
+
+def test_no_cgroups_are_left_behind(bwrap, make_session):
+    from harness.sandbox.cgroups import PARENT, Cgroups
+
+    cg = Cgroups()
+    if not cg.available():
+        pytest.skip("needs root")
+    s = make_session(bwrap, {"m.py": "x = 1\n"})
+    s.load("m.py")
+    s.close()
+    leftovers = [p for p in (cg.root / "memory" / PARENT).glob(f"*-{os.getpid()}-*")] if cg.version == 1 else []
+    assert leftovers == []
