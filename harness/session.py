@@ -190,6 +190,7 @@ class StudentSession:
         self._modules: dict[tuple[str, str | None, str], dict[str, Any]] = {}
         self._pending_release: list[int] = []
         self._pending_seed: int | None = None
+        self._busy = False
 
     # -- life cycle -------------------------------------------------------------
     @property
@@ -251,13 +252,14 @@ class StudentSession:
         if self._pending_seed is not None:
             self.reseed(self._pending_seed)
 
-    def _finish(self, reason: str) -> Outcome:
+    def _finish(self, reason: str, grace: float = 2.0) -> Outcome:
         assert self._running is not None
+        self._busy = False
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()
             self._sock = None
-        outcome = self._running.stop(reason=reason, grace=0.5 if reason == "timeout" else 2.0)
+        outcome = self._running.stop(reason=reason, grace=0.2 if reason == "timeout" else grace)
         self._running = None
         self.outcomes.append(outcome)
         if self._tmp:
@@ -268,6 +270,10 @@ class StudentSession:
     def close(self) -> None:
         """Ask the runtime to exit, then make sure the process tree is gone."""
         if self._running is None:
+            return
+        if self._busy:
+            # Interrupted while student code was running: it will not answer politely.
+            self._finish("shutdown", grace=0.0)
             return
         if self._sock is not None:
             with contextlib.suppress(OSError, channel.ChannelError):
@@ -346,8 +352,10 @@ class StudentSession:
             ids, self._pending_release = self._pending_release, []
             self._send({"id": 0, "op": "release", "args": {"ids": ids}}, {}, limit)
             self._receive(limit, during)
+        self._busy = True
         self._send(header, encoder.arrays, limit)
         reply, arrays = self._receive(limit, during)
+        self._busy = False
         decoder = channel.Decoder(arrays, on_handle=self._wrap)
         if not reply.get("ok"):
             raise StudentError(reply.get("error") or {}, during=during)

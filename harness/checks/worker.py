@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -131,11 +132,26 @@ def run(request: WorkerRequest) -> dict[str, Any]:
     }
 
 
+INTERRUPTED = 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (sent by the harness on Ctrl-C, or by the kernel when the harness dies)
+    # unwinds like Ctrl-C, so the student's sandbox is torn down on the way out.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
+    signal.signal(signal.SIGTERM, _interrupt)
     request = WorkerRequest.load(Path(args[0]))
-    # pytest prints its progress here; the parent keeps it as the grader's log.
-    result = run(request)
+    try:
+        # pytest prints its progress to stdout; the parent keeps it as the grader's log.
+        result = run(request)
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    if result["pytest_exit"] == 2:  # pytest's INTERRUPTED: a partial result is no result
+        return INTERRUPTED
     write_json_atomic(Path(request.result_path), result)
     return 0
 

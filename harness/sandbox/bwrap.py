@@ -74,6 +74,8 @@ class BwrapSandbox:
         self.executable = found
         self._cgroups = cgroups if cgroups is not None else Cgroups()
         self._use_cgroups = self._cgroups.available()
+        if self._use_cgroups:
+            self._cgroups.remove_stale()
 
     @staticmethod
     def available() -> bool:

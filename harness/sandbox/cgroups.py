@@ -93,6 +93,21 @@ class Cgroups:
             return {"memory", "pids"} <= set(controllers) and os.access(self.root, os.W_OK)
         return all(os.access(self.root / c, os.W_OK) for c in ("memory", "pids"))
 
+    def remove_stale(self) -> None:
+        """Remove groups left by harness processes that died (named ``label-PID-...``)."""
+        parents = [self.root / PARENT] if self.version == 2 else [
+            self.root / c / PARENT for c in ("memory", "pids")
+        ]
+        for parent in parents:
+            if not parent.is_dir():
+                continue
+            for d in parent.iterdir():
+                fields = d.name.split("-")
+                if not d.is_dir() or len(fields) < 3 or not fields[-3].isdigit():
+                    continue
+                if not Path(f"/proc/{fields[-3]}").exists():
+                    Cgroup(dirs=(d,), memory_dir=None, version=self.version).remove()
+
     def create(self, name: str, *, memory: int, processes: int) -> Cgroup:
         if self.version == 2:
             parent = self.root / PARENT

@@ -1,0 +1,130 @@
+"""The command line: options documented, exit codes, resume, --only, --force."""
+
+import json
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.grade import ExitCode, cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "submissions" / "tiny-rnn"
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "subs"
+    d.mkdir()
+    for name in ("correct_tiny.zip", "wrong-activation_tiny.zip", "assignment3.zip"):
+        shutil.copy(EXAMPLES / name, d / name)
+    return d
+
+
+def test_help_documents_every_option_and_exit_code():
+    code, out = run("--help")
+    assert code == 0
+    for param in cli.params:
+        for opt in param.opts:
+            if opt.startswith("--"):
+                assert opt in out, f"{opt} missing from --help"
+    for member in ExitCode:
+        assert re.search(rf"^\s*{member.value}\s", out, re.M), f"exit code {member.value} undocumented"
+
+
+def test_readme_documents_every_option():
+    readme = (ROOT / "README.md").read_text()
+    for param in cli.params:
+        long = [o for o in param.opts if o.startswith("--")]
+        if long:
+            assert long[0] in readme, f"{long[0]} is not documented in README.md"
+
+
+def test_list_assignments():
+    code, out = run("--list-assignments")
+    assert code == 0
+    assert "tiny-rnn" in out
+
+
+def test_usage_errors_exit_2(tmp_path, folder):
+    code, out = run(folder, "--assignment", "no-such-thing", "--out", tmp_path / "o")
+    assert code == ExitCode.USAGE_ERROR and "unknown assignment 'no-such-thing'" in out
+    code, out = run(tmp_path / "missing", "--assignment", "tiny-rnn", "--out", tmp_path / "o")
+    assert code == ExitCode.USAGE_ERROR and "does not exist" in out
+    code, out = run(folder, "--assignment", "tiny-rnn", "--memory", "lots", "--out", tmp_path / "o")
+    assert code == ExitCode.USAGE_ERROR and "--memory" in out
+
+
+def test_empty_folder_exits_3(tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, out = run(tmp_path / "empty", "--assignment", "tiny-rnn", "--out", tmp_path / "o")
+    assert code == ExitCode.NO_SUBMISSIONS
+
+
+@pytest.mark.sandbox
+def test_grades_skips_unchanged_and_regrades_on_force(tmp_path, folder):
+    out = tmp_path / "out"
+    code, text = run(folder, "-a", "tiny-rnn", "--out", out, "--sandbox", "bwrap")
+    assert code == ExitCode.OK, text
+    assert "graded 3, unchanged and skipped 0" in text
+    grades = (out / "grades.csv").read_text()
+    assert "correct,graded,1,9,10,10" in grades
+    assert "assignment3,not_graded" in grades
+    first = json.loads((out / "correct" / "results.json").read_text())
+    assert first["score"] == 10 and first["max_score"] == 10
+
+    code, text = run(folder, "-a", "tiny-rnn", "--out", out, "--sandbox", "bwrap")
+    assert "graded 0, unchanged and skipped 3" in text
+
+    # A changed ZIP is regraded; the others are not.
+    shutil.copy(EXAMPLES / "wrong-activation_tiny.zip", folder / "correct_tiny.zip")
+    code, text = run(folder, "-a", "tiny-rnn", "--out", out, "--sandbox", "bwrap")
+    assert "graded 1, unchanged and skipped 2" in text
+    assert "correct,graded,1,2,3,10" in (out / "grades.csv").read_text()
+
+    code, text = run(folder, "-a", "tiny-rnn", "--out", out, "--force", "--only", "assignment3",
+                     "--accept-misnamed", "--sandbox", "bwrap")
+    assert code == ExitCode.OK
+    assert "graded 1," in text
+    assert "assignment3,graded,1,9,10,10" in (out / "grades.csv").read_text()
+
+
+def test_unknown_only_id_is_a_usage_error(tmp_path, folder):
+    code, out = run(folder, "-a", "tiny-rnn", "--out", tmp_path / "o", "--only", "nobody")
+    assert code == ExitCode.USAGE_ERROR and "nobody" in out
+
+
+@pytest.mark.sandbox
+def test_a_broken_grader_is_a_harness_error_exit_1(tmp_path, folder):
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "tests" / "assignments", tree)
+    grader = tree / "graders" / "tiny-rnn" / "test_rnn.py"
+    text = grader.read_text().replace("def test_cell_class", "def test_cell_class_renamed")
+    grader.write_text(text + textwrap.dedent("""
+
+        def test_extra_unlisted(rnn):
+            pass
+    """))
+    code, out = run(folder, "-a", tree / "graders" / "tiny-rnn", "--out", tmp_path / "o",
+                    "--only", "correct", "--sandbox", "bwrap")
+    assert code == ExitCode.HARNESS_ERROR, out
+    result = json.loads((tmp_path / "o" / "correct" / "results.json").read_text())
+    assert result["extra_data"]["harness"]["status"] == "harness_error"
+    assert "test_extra_unlisted has no entry in assignment.toml" in result["output"]
+    assert "test_rnn.py::test_cell_class is in the spec but was not collected" in result["output"]
+
+
+@pytest.mark.sandbox
+def test_local_backend_warns_loudly(tmp_path, folder):
+    code, out = run(folder, "-a", "tiny-rnn", "--out", tmp_path / "o", "--only", "correct",
+                    "--sandbox", "local")
+    assert code == ExitCode.OK
+    assert out.count("NO isolation") >= 2

@@ -1,0 +1,72 @@
+"""Every example ZIP in submissions/ gets the verdict its name promises."""
+
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from harness import api, examples
+from harness.sandbox.bwrap import BwrapSandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+ASSIGNMENTS = sorted(p.name for p in SUBMISSIONS.iterdir() if (p / "expected.toml").exists())
+
+
+def sandbox_name() -> str:
+    if BwrapSandbox.available():
+        return "bwrap"
+    if os.environ.get("CI"):
+        pytest.fail("bubblewrap must work under CI")
+    return "local"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_committed_zips_match_their_sources(assignment):
+    built = examples.build(assignment)
+    folder = SUBMISSIONS / assignment
+    committed = {p.name: p.read_bytes() for p in folder.glob("*.zip")}
+    assert set(committed) == set(built), "run `python -m harness.examples` to rebuild"
+    for name, data in built.items():
+        assert committed[name] == data, f"{name} is stale: run `python -m harness.examples`"
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp(f"out-{request.param}")
+    batch = api.grade(
+        submissions=SUBMISSIONS / request.param, assignment=request.param, out=out,
+        sandbox=sandbox_name(), jobs=2,
+    )
+    expected = tomllib.loads((SUBMISSIONS / request.param / "expected.toml").read_text())
+    return batch, expected
+
+
+@pytest.mark.sandbox
+def test_every_example_gets_its_verdict(graded):
+    batch, expected = graded
+    results = {r.student_id: r for r in batch.results}
+    assert set(results) == set(expected)
+    problems = []
+    for sid, want in expected.items():
+        r = results[sid]
+        text = r.output + "\n" + "\n".join(c.output for c in r.checks)
+        if str(r.status) != want["status"]:
+            problems.append(f"{sid}: status {r.status}, expected {want['status']}\n{text[:800]}")
+        if abs(r.score - want["score"]) > 1e-9:
+            problems.append(f"{sid}: score {r.score}, expected {want['score']}\n{text[:800]}")
+        missing = set(want.get("flags", [])) - set(r.flags)
+        if missing:
+            problems.append(f"{sid}: flags {r.flags} lack {sorted(missing)}")
+        if want.get("message") and want["message"] not in text:
+            problems.append(f"{sid}: no {want['message']!r} in:\n{text[:800]}")
+    assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.sandbox
+def test_gradebook_has_one_row_per_submission(graded):
+    batch, expected = graded
+    rows = (batch.out / "grades.csv").read_text().splitlines()
+    assert rows[0].startswith("id,status,")
+    assert len(rows) == 1 + len(expected)
