@@ -23,7 +23,7 @@ from .errors import NamingError, UsageError
 from .pipeline import Options, Pipeline, not_graded
 from .results import Status, SubmissionResult
 from .sandbox import make_sandbox
-from .spec import AssignmentSpec, Limits
+from .spec import AssignmentSpec
 from .store import combine, file_digest, read_json, tree_digest, write_json_atomic
 from .units import parse_size
 
@@ -184,7 +184,10 @@ def grade(
         started = time.monotonic()
         if sub.naming_error:
             result = not_graded(
-                student_id=sub.student_id, spec=spec, source=sub.path.name, reason="misnamed",
+                student_id=sub.student_id,
+                spec=spec,
+                source=sub.path.name,
+                reason="misnamed",
                 message=sub.naming_error + " (use --accept-misnamed to grade it anyway)",
                 input_hash=input_hash,
             )
@@ -222,12 +225,20 @@ def grade(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
-    results = collect(out, spec, [s.student_id for s in discover(submissions, spec,
-                                                                 accept_misnamed=accept_misnamed)])
+    results = collect(
+        out,
+        spec,
+        [s.student_id for s in discover(submissions, spec, accept_misnamed=accept_misnamed)],
+    )
     gradebook.write(out / "grades.csv", spec, results)
     return BatchResult(
-        spec=spec, out=out, results=tuple(results), graded_now=tuple(graded),
-        skipped=tuple(skipped), sandbox=backend.describe(), interrupted=interrupted,
+        spec=spec,
+        out=out,
+        results=tuple(results),
+        graded_now=tuple(graded),
+        skipped=tuple(skipped),
+        sandbox=backend.describe(),
+        interrupted=interrupted,
     )
 
 

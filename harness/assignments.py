@@ -22,9 +22,7 @@ def list_assignments() -> list[tuple[str, Path]]:
     for tree in TREES:
         graders = tree / "graders"
         if graders.is_dir():
-            found += [
-                (d.name, d) for d in sorted(graders.iterdir()) if (d / SPEC_FILE).is_file()
-            ]
+            found += [(d.name, d) for d in sorted(graders.iterdir()) if (d / SPEC_FILE).is_file()]
     return found
 
 

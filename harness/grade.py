@@ -1,4 +1,7 @@
-"""Grade a folder of student ZIPs: ``python harness/grade.py SUBMISSIONS --assignment NAME --out OUT``.
+"""Grade a folder of student ZIPs.
+
+    python harness/grade.py SUBMISSIONS --assignment NAME --out OUT
+
 
 A thin command line over ``harness.api.grade``: it parses options, draws the
 progress bar and the summary table, and maps the outcome to an exit code.
@@ -78,8 +81,12 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     table.add_column("total", justify="right")
     table.add_column("time", justify="right")
     table.add_column("note", overflow="fold", max_width=50)
-    colours = {Status.GRADED: "green", Status.NOT_GRADED: "yellow", Status.TIMEOUT: "magenta",
-               Status.HARNESS_ERROR: "red"}
+    colours = {
+        Status.GRADED: "green",
+        Status.NOT_GRADED: "yellow",
+        Status.TIMEOUT: "magenta",
+        Status.HARNESS_ERROR: "red",
+    }
     for r in batch.results:
         table.add_row(
             r.student_id,
@@ -95,25 +102,65 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("submissions", type=click.Path(path_type=Path), required=False)
 @click.option("--assignment", "-a", help="Assignment name (see --list-assignments) or folder.")
-@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("results"),
-              show_default=True, help="Folder for results.json per student and grades.csv.")
-@click.option("--jobs", "-j", type=int, default=None,
-              help="Submissions graded in parallel (default: the number of CPU cores).")
-@click.option("--sandbox", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="Isolation backend; auto picks Docker, then bubblewrap, then local.")
-@click.option("--timeout", type=float, default=None,
-              help="Wall-clock seconds per submission (default: the assignment's).")
-@click.option("--memory", default=None, help="Memory per submission, e.g. 2G (default: the assignment's).")
-@click.option("--only", multiple=True, metavar="ID", help="Grade only this student id (repeatable).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("results"),
+    show_default=True,
+    help="Folder for results.json per student and grades.csv.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    default=None,
+    help="Submissions graded in parallel (default: the number of CPU cores).",
+)
+@click.option(
+    "--sandbox",
+    type=click.Choice(BACKENDS),
+    default="auto",
+    show_default=True,
+    help="Isolation backend; auto picks Docker, then bubblewrap, then local.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    help="Wall-clock seconds per submission (default: the assignment's).",
+)
+@click.option(
+    "--memory", default=None, help="Memory per submission, e.g. 2G (default: the assignment's)."
+)
+@click.option(
+    "--only", multiple=True, metavar="ID", help="Grade only this student id (repeatable)."
+)
 @click.option("--force", is_flag=True, help="Regrade every submission, even unchanged ones.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random generator.")
-@click.option("--accept-misnamed", is_flag=True, help="Grade ZIPs whose names break the naming rule.")
-@click.option("--keep-work", is_flag=True, help="Keep unpacked submissions under OUT/.work for inspection.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for every random generator."
+)
+@click.option(
+    "--accept-misnamed", is_flag=True, help="Grade ZIPs whose names break the naming rule."
+)
+@click.option(
+    "--keep-work", is_flag=True, help="Keep unpacked submissions under OUT/.work for inspection."
+)
 @click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
 def cli(
-    submissions: Path | None, assignment: str | None, out: Path, jobs: int | None, sandbox: str,
-    timeout: float | None, memory: str | None, only: tuple[str, ...], force: bool, seed: int,
-    accept_misnamed: bool, keep_work: bool, list_assignments: bool,
+    submissions: Path | None,
+    assignment: str | None,
+    out: Path,
+    jobs: int | None,
+    sandbox: str,
+    timeout: float | None,
+    memory: str | None,
+    only: tuple[str, ...],
+    force: bool,
+    seed: int,
+    accept_misnamed: bool,
+    keep_work: bool,
+    list_assignments: bool,
 ) -> None:
     """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
     OUT/<id>/results.json (Gradescope format) and OUT/grades.csv."""
@@ -122,12 +169,18 @@ def cli(
         _list(console)
         sys.exit(ExitCode.OK)
     if submissions is None or assignment is None:
-        raise click.UsageError("give the SUBMISSIONS folder and --assignment (or --list-assignments)")
+        raise click.UsageError(
+            "give the SUBMISSIONS folder and --assignment (or --list-assignments)"
+        )
     if sandbox == "local":
         console.print(f"[bold red]{LOCAL_WARNING}[/]")
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[current]}"), TimeRemainingColumn(), console=console,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[current]}"),
+        TimeRemainingColumn(),
+        console=console,
         transient=False,
     )
     task = None
@@ -151,9 +204,18 @@ def cli(
             total = len(only) if only else len(subs)
             task = progress.add_task("grading", total=total, current="")
             batch = api.grade(
-                submissions=submissions, assignment=assignment, out=out, jobs=jobs,
-                sandbox=sandbox, timeout=timeout, memory=memory, only=only, force=force,
-                seed=seed, accept_misnamed=accept_misnamed, keep_work=keep_work,
+                submissions=submissions,
+                assignment=assignment,
+                out=out,
+                jobs=jobs,
+                sandbox=sandbox,
+                timeout=timeout,
+                memory=memory,
+                only=only,
+                force=force,
+                seed=seed,
+                accept_misnamed=accept_misnamed,
+                keep_work=keep_work,
                 on_event=on_event,
             )
     except UsageError as exc:

@@ -21,15 +21,17 @@ def render(spec: AssignmentSpec, results: Iterable[SubmissionResult]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns(spec))
     for r in sorted(results, key=lambda r: r.student_id):
-        writer.writerow([
-            r.student_id,
-            str(r.status),
-            *[f"{r.part_scores.get(p.key, 0.0):g}" for p in spec.parts],
-            f"{r.score:g}",
-            f"{r.max_score:g}",
-            r.reason,
-            r.source,
-        ])
+        writer.writerow(
+            [
+                r.student_id,
+                str(r.status),
+                *[f"{r.part_scores.get(p.key, 0.0):g}" for p in spec.parts],
+                f"{r.score:g}",
+                f"{r.max_score:g}",
+                r.reason,
+                r.source,
+            ]
+        )
     return buffer.getvalue()
 
 

@@ -43,8 +43,14 @@ class Options:
 
 
 def not_graded(
-    *, student_id: str, spec: AssignmentSpec, source: str, reason: str, message: str,
-    input_hash: str = "", elapsed: float = 0.0,
+    *,
+    student_id: str,
+    spec: AssignmentSpec,
+    source: str,
+    reason: str,
+    message: str,
+    input_hash: str = "",
+    elapsed: float = 0.0,
 ) -> SubmissionResult:
     return SubmissionResult(
         student_id=student_id,
@@ -83,7 +89,12 @@ class Pipeline:
                 proc.send_signal(signal.SIGTERM)
 
     def grade(
-        self, zip_path: Path, *, student_id: str, slot: int, input_hash: str,
+        self,
+        zip_path: Path,
+        *,
+        student_id: str,
+        slot: int,
+        input_hash: str,
         notes: tuple[str, ...] = (),
     ) -> SubmissionResult:
         started = time.monotonic()
@@ -95,8 +106,12 @@ class Pipeline:
                 return self._grade(zip_path, student_id, slot, input_hash, notes, work, started)
             except SubmissionError as exc:
                 return not_graded(
-                    student_id=student_id, spec=self.spec, source=zip_path.name,
-                    reason=exc.reason, message=str(exc), input_hash=input_hash,
+                    student_id=student_id,
+                    spec=self.spec,
+                    source=zip_path.name,
+                    reason=exc.reason,
+                    message=str(exc),
+                    input_hash=input_hash,
                     elapsed=time.monotonic() - started,
                 )
         finally:
@@ -104,20 +119,26 @@ class Pipeline:
                 shutil.rmtree(work, ignore_errors=True)
 
     def _grade(
-        self, zip_path: Path, student_id: str, slot: int, input_hash: str,
-        notes: tuple[str, ...], work: Path, started: float,
+        self,
+        zip_path: Path,
+        student_id: str,
+        slot: int,
+        input_hash: str,
+        notes: tuple[str, ...],
+        work: Path,
+        started: float,
     ) -> SubmissionResult:
         spec = self.spec
         extracted = extract_zip(zip_path, work / "unpacked", limits=self.options.extraction)
         layout = locate(
-            extracted, required=spec.required, optional=spec.optional,
+            extracted,
+            required=spec.required,
+            optional=spec.optional,
             limits=self.options.extraction,
         )
         problems = describe_problems(layout)
         if spec.required and len(layout.missing) + len(layout.ambiguous) >= len(spec.required):
-            raise LayoutError(
-                "none of the required files could be used:\n" + "\n".join(problems)
-            )
+            raise LayoutError("none of the required files could be used:\n" + "\n".join(problems))
         root = materialize(layout, work / "submission")
         files = {t: t for t in layout.files if (root / t).is_file()}
 
@@ -149,15 +170,26 @@ class Pipeline:
         all_notes = tuple(notes) + tuple(layout.notes) + tuple(problems)
         if worker is None:
             return SubmissionResult(
-                student_id=student_id, assignment=spec.name, status=Status.HARNESS_ERROR,
-                score=0.0, max_score=spec.auto_max_score, source=zip_path.name,
-                input_hash=input_hash, reason="worker_failed",
+                student_id=student_id,
+                assignment=spec.name,
+                status=Status.HARNESS_ERROR,
+                score=0.0,
+                max_score=spec.auto_max_score,
+                source=zip_path.name,
+                input_hash=input_hash,
+                reason="worker_failed",
                 output=f"the grading process failed (exit code {returncode}); see grader.log",
-                execution_time=time.monotonic() - started, notes=all_notes,
+                execution_time=time.monotonic() - started,
+                notes=all_notes,
             )
         return score(
-            spec=spec, worker=worker, student_id=student_id, source=zip_path.name,
-            input_hash=input_hash, notes=all_notes, elapsed=time.monotonic() - started,
+            spec=spec,
+            worker=worker,
+            student_id=student_id,
+            source=zip_path.name,
+            input_hash=input_hash,
+            notes=all_notes,
+            elapsed=time.monotonic() - started,
             limits=self.options.limits,
         )
 
@@ -170,8 +202,12 @@ class Pipeline:
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "harness.checks.worker", str(request_path)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                preexec_fn=_set_parent_death_signal, cwd=project,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=_set_parent_death_signal,
+                cwd=project,
             )
             self._procs[slot] = proc
             try:
@@ -188,13 +224,20 @@ class Pipeline:
 
 
 def _check_name(key: str, nodeid: str, title: str) -> str:
-    param = nodeid[len(key):]
+    param = nodeid[len(key) :]
     return (title + (f" {param}" if param else "")) if title else nodeid
 
 
 def score(
-    *, spec: AssignmentSpec, worker: dict[str, Any], student_id: str, source: str,
-    input_hash: str, notes: tuple[str, ...], elapsed: float, limits: Limits,
+    *,
+    spec: AssignmentSpec,
+    worker: dict[str, Any],
+    student_id: str,
+    source: str,
+    input_hash: str,
+    notes: tuple[str, ...],
+    elapsed: float,
+    limits: Limits,
 ) -> SubmissionResult:
     """Turn the worker's outcomes into points, using the spec's weights."""
     outcomes = worker.get("outcomes", [])
@@ -209,12 +252,18 @@ def score(
         found = by_key.pop(check.key, [])
         if not found:
             harness_problems.append(f"check {check.key} is in the spec but was not collected")
-            checks.append(CheckResult(
-                name=check.title or check.key, score=0.0, max_score=check.points,
-                status=CheckStatus.FAILED, tags=check.tags, number=str(number),
-                output="this check could not be run (a fault of the grader, not yours)",
-                extra={"kind": GRADER_ERROR},
-            ))
+            checks.append(
+                CheckResult(
+                    name=check.title or check.key,
+                    score=0.0,
+                    max_score=check.points,
+                    status=CheckStatus.FAILED,
+                    tags=check.tags,
+                    number=str(number),
+                    output="this check could not be run (a fault of the grader, not yours)",
+                    extra={"kind": GRADER_ERROR},
+                )
+            )
             continue
         share = check.points / len(found)
         for i, o in enumerate(found, start=1):
@@ -225,17 +274,19 @@ def score(
                 extra["kind"] = o["kind"]
             if evidence.get(o["nodeid"]):
                 extra["evidence"] = evidence[o["nodeid"]]
-            checks.append(CheckResult(
-                name=_check_name(check.key, o["nodeid"], check.title),
-                score=share if o["passed"] else 0.0,
-                max_score=share,
-                status=CheckStatus.PASSED if o["passed"] else CheckStatus.FAILED,
-                output=o["message"],
-                tags=check.tags,
-                number=str(number) if len(found) == 1 else f"{number}.{i}",
-                visibility=check.visibility,
-                extra=extra,
-            ))
+            checks.append(
+                CheckResult(
+                    name=_check_name(check.key, o["nodeid"], check.title),
+                    score=share if o["passed"] else 0.0,
+                    max_score=share,
+                    status=CheckStatus.PASSED if o["passed"] else CheckStatus.FAILED,
+                    output=o["message"],
+                    tags=check.tags,
+                    number=str(number) if len(found) == 1 else f"{number}.{i}",
+                    visibility=check.visibility,
+                    extra=extra,
+                )
+            )
     for key in by_key:
         harness_problems.append(f"check {key} has no entry in assignment.toml (no points)")
 
@@ -260,11 +311,16 @@ def score(
     else:
         status = Status.GRADED
     total = sum(c.score for c in checks)
-    parts = {p.key: sum(c.score for c in checks if c.tags and c.tags[0] == p.key) for p in spec.parts}
+    parts = {
+        p.key: sum(c.score for c in checks if c.tags and c.tags[0] == p.key) for p in spec.parts
+    }
     summary = list(notes)
     if "timeout" in flags:
-        summary.insert(0, f"Grading stopped at the time limit of {limits.timeout:.0f} s; "
-                          "checks that did not run score zero.")
+        summary.insert(
+            0,
+            f"Grading stopped at the time limit of {limits.timeout:.0f} s; "
+            "checks that did not run score zero.",
+        )
     if "out_of_memory" in flags:
         summary.insert(0, f"Your code ran out of memory (limit {limits.memory // 1024**2} MiB).")
     summary += harness_problems

@@ -84,8 +84,13 @@ class StaleObject(StudentProblem):
 
 
 _CALLABLE_TYPES = frozenset(
-    {"builtins.function", "builtins.method", "builtins.type", "builtins.builtin_function_or_method",
-     "builtins.module"}
+    {
+        "builtins.function",
+        "builtins.method",
+        "builtins.type",
+        "builtins.builtin_function_or_method",
+        "builtins.module",
+    }
 )
 
 
@@ -114,22 +119,27 @@ class Remote:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        value = self._session.request("getattr", {"target": self, "name": name},
-                                      during=f"reading {self._describe()}.{name}")
+        value = self._session.request(
+            "getattr", {"target": self, "name": name}, during=f"reading {self._describe()}.{name}"
+        )
         if isinstance(value, Remote) and self._origin is not None:
             object.__setattr__(value, "_origin", (self, name))
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._session.request("setattr", {"target": self, "name": name, "value": value},
-                              during=f"setting {self._describe()}.{name}")
+        self._session.request(
+            "setattr",
+            {"target": self, "name": name, "value": value},
+            during=f"setting {self._describe()}.{name}",
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._session.call(self, *args, **kwargs)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._session.request("getitem", {"target": self, "key": key},
-                                     during=f"indexing {self._describe()}")
+        return self._session.request(
+            "getitem", {"target": self, "key": key}, during=f"indexing {self._describe()}"
+        )
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._session.request("setitem", {"target": self, "key": key, "value": value})
@@ -368,7 +378,9 @@ class StudentSession:
             channel.send(self._sock, header, arrays)
         except (OSError, TimeoutError) as exc:
             outcome = self._finish("timeout" if isinstance(exc, TimeoutError) else "exited")
-            raise StudentCrashed(f"the student process stopped answering: {outcome.describe(self.limits)}", outcome) from None
+            raise StudentCrashed(
+                f"the student process stopped answering: {outcome.describe(self.limits)}", outcome
+            ) from None
 
     def _receive(self, limit: float, during: str) -> tuple[dict[str, Any], dict[str, Any]]:
         assert self._sock is not None
@@ -379,9 +391,7 @@ class StudentSession:
         except TimeoutError:
             outcome = self._finish("timeout")
             if limit < self.call_timeout and self.remaining() <= 0.05:
-                raise TimeBudgetExceeded(
-                    f"the submission's time limit was reached{what}"
-                ) from None
+                raise TimeBudgetExceeded(f"the submission's time limit was reached{what}") from None
             raise StudentTimeout(
                 f"your code did not finish within {limit:.0f} s{what} and was stopped "
                 "(an endless loop, or far too slow?)",
@@ -392,8 +402,15 @@ class StudentSession:
             raise StudentCrashed(f"{outcome.describe(self.limits)}{what}", outcome) from None
 
     # -- conveniences for checks ------------------------------------------------
-    def call(self, target: Any, *args: Any, want: str = "auto", timeout: float | None = None,
-             during: str = "", **kwargs: Any) -> Any:
+    def call(
+        self,
+        target: Any,
+        *args: Any,
+        want: str = "auto",
+        timeout: float | None = None,
+        during: str = "",
+        **kwargs: Any,
+    ) -> Any:
         name = target._describe() if isinstance(target, Remote) else "function"
         return self.request(
             "call",
@@ -403,13 +420,25 @@ class StudentSession:
             during=during or f"calling {name}",
         )
 
-    def load(self, path: str, *, module: str | None = None, mode: str = "import",
-             inject: Mapping[str, Any] | None = None) -> Remote:
+    def load(
+        self,
+        path: str,
+        *,
+        module: str | None = None,
+        mode: str = "import",
+        inject: Mapping[str, Any] | None = None,
+    ) -> Remote:
         """The student's file as a module (cached per process)."""
         return self.load_info(path, module=module, mode=mode, inject=inject)["module"]
 
-    def load_info(self, path: str, *, module: str | None = None, mode: str = "import",
-                  inject: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def load_info(
+        self,
+        path: str,
+        *,
+        module: str | None = None,
+        mode: str = "import",
+        inject: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Like ``load``, also returning what a definitions-only load left unrun."""
         key = (path, module, mode)
         if self._running is None:
@@ -434,10 +463,12 @@ class StudentSession:
             "fetch", {"target": obj}, want="value", timeout=timeout, during="reading a result"
         )
 
-    def op(self, name: str, *args: Any, want: str = "auto", timeout: float | None = None,
-           **kwargs: Any) -> Any:
-        return self.request("op", {"name": name, "args": list(args), "kwargs": kwargs},
-                            want=want, timeout=timeout)
+    def op(
+        self, name: str, *args: Any, want: str = "auto", timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        return self.request(
+            "op", {"name": name, "args": list(args), "kwargs": kwargs}, want=want, timeout=timeout
+        )
 
     def reseed(self, seed: int) -> None:
         """Seed the student process's random generators (applied at start if not running)."""

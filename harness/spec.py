@@ -165,7 +165,9 @@ def _seconds(value: Any, where: str) -> float:
         if match:
             number = float(match.group(1))
             return number * 60 if match.group(2) in ("m", "min") else number
-    raise SpecError(f"{where} must be a positive duration such as 90, '90s' or '5m' (got {value!r})")
+    raise SpecError(
+        f"{where} must be a positive duration such as 90, '90s' or '5m' (got {value!r})"
+    )
 
 
 def _size(value: Any, where: str) -> int:

@@ -47,8 +47,14 @@ def bwrap():
 
 
 def small_limits(**changes) -> SandboxLimits:
-    values = dict(memory=512 * 1024**2, cpu_time=60, processes=64, file_size=32 * 1024**2,
-                  output=8 * 1024, wall=60)
+    values = dict(
+        memory=512 * 1024**2,
+        cpu_time=60,
+        processes=64,
+        file_size=32 * 1024**2,
+        output=8 * 1024,
+        wall=60,
+    )
     values.update(changes)
     return SandboxLimits(**values)
 
@@ -65,8 +71,11 @@ def make_session(tmp_path, runtime_parent):
             (sub / name).parent.mkdir(parents=True, exist_ok=True)
             (sub / name).write_text(text)
         session = StudentSession(
-            sandbox=sandbox, workdir=sub, runtime_parent=runtime_parent,
-            limits=small_limits(**limits), call_timeout=call_timeout,
+            sandbox=sandbox,
+            workdir=sub,
+            runtime_parent=runtime_parent,
+            limits=small_limits(**limits),
+            call_timeout=call_timeout,
             deadline=time.monotonic() + budget,
         )
         sessions.append(session)

@@ -52,9 +52,8 @@ def test_a_pickle_in_the_blob_is_never_loaded():
     import zipfile
 
     payload = io.BytesIO()
-    with zipfile.ZipFile(payload, "w") as zf:
-        with zf.open("a0.npy", "w") as f:
-            np.lib.format.write_array(f, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(payload, "w") as zf, zf.open("a0.npy", "w") as f:
+        np.lib.format.write_array(f, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
     blob = payload.getvalue()
     head = b'{"value": {"__array__": "a0"}}'
     a, b = socket.socketpair()

@@ -37,7 +37,9 @@ def test_help_documents_every_option_and_exit_code():
             if opt.startswith("--"):
                 assert opt in out, f"{opt} missing from --help"
     for member in ExitCode:
-        assert re.search(rf"^\s*{member.value}\s", out, re.M), f"exit code {member.value} undocumented"
+        assert re.search(rf"^\s*{member.value}\s", out, re.M), (
+            f"exit code {member.value} undocumented"
+        )
 
 
 def test_readme_documents_every_option():
@@ -90,8 +92,19 @@ def test_grades_skips_unchanged_and_regrades_on_force(tmp_path, folder):
     assert "graded 1, unchanged and skipped 2" in text
     assert "correct,graded,1,2,3,10" in (out / "grades.csv").read_text()
 
-    code, text = run(folder, "-a", "tiny-rnn", "--out", out, "--force", "--only", "assignment3",
-                     "--accept-misnamed", "--sandbox", "bwrap")
+    code, text = run(
+        folder,
+        "-a",
+        "tiny-rnn",
+        "--out",
+        out,
+        "--force",
+        "--only",
+        "assignment3",
+        "--accept-misnamed",
+        "--sandbox",
+        "bwrap",
+    )
     assert code == ExitCode.OK
     assert "graded 1," in text
     assert "assignment3,graded,1,9,10,10" in (out / "grades.csv").read_text()
@@ -108,13 +121,25 @@ def test_a_broken_grader_is_a_harness_error_exit_1(tmp_path, folder):
     shutil.copytree(ROOT / "tests" / "assignments", tree)
     grader = tree / "graders" / "tiny-rnn" / "test_rnn.py"
     text = grader.read_text().replace("def test_cell_class", "def test_cell_class_renamed")
-    grader.write_text(text + textwrap.dedent("""
+    grader.write_text(
+        text
+        + textwrap.dedent("""
 
         def test_extra_unlisted(rnn):
             pass
-    """))
-    code, out = run(folder, "-a", tree / "graders" / "tiny-rnn", "--out", tmp_path / "o",
-                    "--only", "correct", "--sandbox", "bwrap")
+    """)
+    )
+    code, out = run(
+        folder,
+        "-a",
+        tree / "graders" / "tiny-rnn",
+        "--out",
+        tmp_path / "o",
+        "--only",
+        "correct",
+        "--sandbox",
+        "bwrap",
+    )
     assert code == ExitCode.HARNESS_ERROR, out
     result = json.loads((tmp_path / "o" / "correct" / "results.json").read_text())
     assert result["extra_data"]["harness"]["status"] == "harness_error"
@@ -124,7 +149,8 @@ def test_a_broken_grader_is_a_harness_error_exit_1(tmp_path, folder):
 
 @pytest.mark.sandbox
 def test_local_backend_warns_loudly(tmp_path, folder):
-    code, out = run(folder, "-a", "tiny-rnn", "--out", tmp_path / "o", "--only", "correct",
-                    "--sandbox", "local")
+    code, out = run(
+        folder, "-a", "tiny-rnn", "--out", tmp_path / "o", "--only", "correct", "--sandbox", "local"
+    )
     assert code == ExitCode.OK
     assert out.count("NO isolation") >= 2

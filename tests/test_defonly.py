@@ -148,8 +148,20 @@ def test_kept_names_and_allowed_calls() -> None:
     )
     definitions = extract_definitions(source, filename="t.py")
     assert definitions.kept == (
-        "os", "Path", "namedtuple", "torch", "nn",
-        "F", "ROOT", "CKPT", "Point", "loss", "act", "sizes", "dtype", "total",
+        "os",
+        "Path",
+        "namedtuple",
+        "torch",
+        "nn",
+        "F",
+        "ROOT",
+        "CKPT",
+        "Point",
+        "loss",
+        "act",
+        "sizes",
+        "dtype",
+        "total",
     )
     assert [item.summary for item in definitions.skipped] == [
         "model = nn.Linear(3, 4)",
@@ -336,12 +348,22 @@ def dataclasses_fields(cls: type) -> list[str]:
 
 NOTEBOOK_CELLS = (
     ("markdown", "# Lab 3\nTrain the GAN."),
-    ("code", ["%matplotlib inline\n", "!pip install torchvision\n", "import torch\n",
-              "import torch.nn as nn"]),
+    (
+        "code",
+        [
+            "%matplotlib inline\n",
+            "!pip install torchvision\n",
+            "import torch\n",
+            "import torch.nn as nn",
+        ],
+    ),
     ("code", "%%time\nfor i in range(10**9):\n    pass\n"),
-    ("code", "latent_dim = 64\n\nclass Generator(nn.Module):\n"
-             "    def __init__(self):\n        super().__init__()\n"
-             "        self.net = nn.Linear(latent_dim, 784)\n"),
+    (
+        "code",
+        "latent_dim = 64\n\nclass Generator(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.net = nn.Linear(latent_dim, 784)\n",
+    ),
     ("code", "G = Generator()\nfor epoch in range(100):\n    G.train()\n"),
     ("code", "def broken(:\n    pass\n"),
     ("code", "def helper(x):\n    return x * 2\nhelper(3)\n"),
@@ -405,7 +427,9 @@ def test_notebook_extraction_details() -> None:
     definitions = extract_notebook_definitions(text, filename="nb.ipynb")
     assert len(definitions.codes) == 3
     assert [code.co_filename for code in definitions.codes] == [
-        "nb.ipynb [cell 0]", "nb.ipynb [cell 1]", "nb.ipynb [cell 2]"
+        "nb.ipynb [cell 0]",
+        "nb.ipynb [cell 1]",
+        "nb.ipynb [cell 2]",
     ]
     assert "f" in definitions.kept and "x" in definitions.kept
     assert [(item.cell, item.line) for item in definitions.skipped] == [(2, 1), (2, 3)]

@@ -36,8 +36,11 @@ def test_committed_zips_match_their_sources(assignment):
 def graded(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"out-{request.param}")
     batch = api.grade(
-        submissions=SUBMISSIONS / request.param, assignment=request.param, out=out,
-        sandbox=sandbox_name(), jobs=2,
+        submissions=SUBMISSIONS / request.param,
+        assignment=request.param,
+        out=out,
+        sandbox=sandbox_name(),
+        jobs=2,
     )
     expected = tomllib.loads((SUBMISSIONS / request.param / "expected.toml").read_text())
     return batch, expected

@@ -27,9 +27,22 @@ def folder(tmp_path):
 
 def start(folder, out):
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "harness" / "grade.py"), str(folder), "-a", "tiny-rnn",
-         "--out", str(out), "--jobs", "1", "--sandbox", "bwrap"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "harness" / "grade.py"),
+            str(folder),
+            "-a",
+            "tiny-rnn",
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+            "--sandbox",
+            "bwrap",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
     )
 
 

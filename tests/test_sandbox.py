@@ -14,7 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_calls_return_values_and_student_errors_carry_the_line(backend, make_session):
-    s = make_session(backend, {"m.py": "def f(x):\n    return x * 2\n\ndef g():\n    raise ValueError('bad shape (3, 4)')\n"})
+    s = make_session(
+        backend,
+        {
+            "m.py": "def f(x):\n    return x * 2\n\ndef g():\n    raise ValueError('bad shape (3, 4)')\n"
+        },
+    )
     m = s.load("m.py")
     assert m.f(21) == 42
     with pytest.raises(StudentError) as info:
@@ -25,7 +30,11 @@ def test_calls_return_values_and_student_errors_carry_the_line(backend, make_ses
 
 
 def test_an_endless_loop_times_out_and_the_next_call_gets_a_fresh_process(backend, make_session):
-    s = make_session(backend, {"m.py": "def spin():\n    while True:\n        pass\n\ndef ok():\n    return 'fine'\n"}, call_timeout=2)
+    s = make_session(
+        backend,
+        {"m.py": "def spin():\n    while True:\n        pass\n\ndef ok():\n    return 'fine'\n"},
+        call_timeout=2,
+    )
     m = s.load("m.py")
     started = time.monotonic()
     with pytest.raises(StudentTimeout, match="did not finish"):
@@ -36,7 +45,12 @@ def test_an_endless_loop_times_out_and_the_next_call_gets_a_fresh_process(backen
 
 
 def test_sys_exit_and_keyboard_interrupt_are_just_errors(backend, make_session):
-    s = make_session(backend, {"m.py": "import sys\ndef quit():\n    sys.exit(0)\ndef ctrl_c():\n    raise KeyboardInterrupt\ndef ok():\n    return 1\n"})
+    s = make_session(
+        backend,
+        {
+            "m.py": "import sys\ndef quit():\n    sys.exit(0)\ndef ctrl_c():\n    raise KeyboardInterrupt\ndef ok():\n    return 1\n"
+        },
+    )
     m = s.load("m.py")
     with pytest.raises(StudentError, match="SystemExit"):
         m.quit()
@@ -52,7 +66,13 @@ def test_os_exit_is_reported_as_a_crash(backend, make_session):
 
 
 def test_print_flood_is_capped(backend, make_session):
-    s = make_session(backend, {"m.py": "def flood():\n    for _ in range(100000):\n        print('x' * 200)\n    return 'done'\n"}, output=4096)
+    s = make_session(
+        backend,
+        {
+            "m.py": "def flood():\n    for _ in range(100000):\n        print('x' * 200)\n    return 'done'\n"
+        },
+        output=4096,
+    )
     assert s.load("m.py").flood() == "done"
     s.close()
     out = s.outcomes[-1]
@@ -66,7 +86,10 @@ def test_print_flood_is_capped(backend, make_session):
 
 
 def test_no_network(bwrap, make_session):
-    s = make_session(bwrap, {"m.py": """
+    s = make_session(
+        bwrap,
+        {
+            "m.py": """
 import socket
 def tcp():
     socket.create_connection(("1.1.1.1", 80), timeout=2)
@@ -74,7 +97,9 @@ def dns():
     return socket.getaddrinfo("pypi.org", 443)
 def raw():
     socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-"""})
+"""
+        },
+    )
     m = s.load("m.py")
     with pytest.raises(StudentError, match="unreachable"):
         m.tcp()
@@ -85,7 +110,10 @@ def raw():
 
 
 def test_graders_reference_home_and_harness_are_invisible(bwrap, make_session):
-    s = make_session(bwrap, {"m.py": """
+    s = make_session(
+        bwrap,
+        {
+            "m.py": """
 import os
 def exists(p):
     return os.path.exists(p)
@@ -93,10 +121,18 @@ def env():
     return dict(os.environ)
 def listdir(p):
     return sorted(os.listdir(p))
-"""})
+"""
+        },
+    )
     m = s.load("m.py")
-    for path in [ROOT / "graders", ROOT / "reference", ROOT / "harness" / "checks",
-                 ROOT / "tests", Path.home() / ".bash_history", Path("/etc/shadow")]:
+    for path in [
+        ROOT / "graders",
+        ROOT / "reference",
+        ROOT / "harness" / "checks",
+        ROOT / "tests",
+        Path.home() / ".bash_history",
+        Path("/etc/shadow"),
+    ]:
         assert not m.exists(str(path)), path
     assert m.listdir("/opt/harness/harness_runtime")  # the runtime, and only it
     env = m.env()
@@ -105,12 +141,17 @@ def listdir(p):
 
 
 def test_the_system_is_read_only_and_writes_stay_private(bwrap, make_session, tmp_path):
-    s = make_session(bwrap, {"m.py": """
+    s = make_session(
+        bwrap,
+        {
+            "m.py": """
 def write(p):
     with open(p, "w") as f:
         f.write("x")
     return "written"
-"""})
+"""
+        },
+    )
     m = s.load("m.py")
     for target in ["/usr/evil", "/etc/evil", "/opt/harness/harness_runtime/serve.py"]:
         with pytest.raises(StudentError, match="Read-only|Permission|No such"):
@@ -125,7 +166,11 @@ def test_memory_hog_is_killed_as_out_of_memory(bwrap, make_session):
 
     if not Cgroups().available():
         pytest.skip("memory cgroups need root")
-    s = make_session(bwrap, {"m.py": "def hog():\n    x = bytearray(2 * 1024**3)\n    return len(x)\n"}, memory=256 * 1024**2)
+    s = make_session(
+        bwrap,
+        {"m.py": "def hog():\n    x = bytearray(2 * 1024**3)\n    return len(x)\n"},
+        memory=256 * 1024**2,
+    )
     with pytest.raises(StudentCrashed, match="out of memory"):
         s.load("m.py").hog()
     assert s.outcomes[-1].out_of_memory
@@ -136,7 +181,10 @@ def test_fork_bomb_hits_the_process_limit(bwrap, make_session):
 
     if not Cgroups().available():
         pytest.skip("pids cgroups need root")
-    s = make_session(bwrap, {"m.py": """
+    s = make_session(
+        bwrap,
+        {
+            "m.py": """
 import os
 def bomb():
     children = 0
@@ -150,19 +198,27 @@ def bomb():
     except OSError as exc:
         return ("stopped", children, exc.errno)
     return ("unlimited", children, 0)
-"""}, processes=24)
+"""
+        },
+        processes=24,
+    )
     verdict, children, _ = s.load("m.py").bomb()
     assert verdict == "stopped" and children < 24
 
 
 def test_child_processes_and_threads_die_with_the_sandbox(bwrap, make_session):
-    s = make_session(bwrap, {"m.py": """
+    s = make_session(
+        bwrap,
+        {
+            "m.py": """
 import subprocess, threading, time
 def leave_behind():
     p = subprocess.Popen(["/bin/sh", "-c", "trap '' TERM; exec sleep 1000"])
     threading.Thread(target=lambda: time.sleep(1000)).start()
     return p.pid
-"""})
+"""
+        },
+    )
     s.load("m.py").leave_behind()
     s.close()
     time.sleep(0.3)
@@ -171,18 +227,28 @@ def leave_behind():
 
 
 def test_file_size_limit(bwrap, make_session):
-    s = make_session(bwrap, {"m.py": """
+    s = make_session(
+        bwrap,
+        {
+            "m.py": """
 def fill():
     with open("/tmp/big", "wb") as f:
         for _ in range(1000):
             f.write(b"x" * 1024 * 1024)
-"""}, file_size=8 * 1024**2)
-    with pytest.raises((StudentError, StudentCrashed), match="File too large|No space|file larger|SIGXFSZ"):
+"""
+        },
+        file_size=8 * 1024**2,
+    )
+    with pytest.raises(
+        (StudentError, StudentCrashed), match="File too large|No space|file larger|SIGXFSZ"
+    ):
         s.load("m.py").fill()
 
 
 def test_cpu_time_limit(bwrap, make_session):
-    s = make_session(bwrap, {"m.py": "def spin():\n    while True:\n        pass\n"}, cpu_time=1, call_timeout=20)
+    s = make_session(
+        bwrap, {"m.py": "def spin():\n    while True:\n        pass\n"}, cpu_time=1, call_timeout=20
+    )
     started = time.monotonic()
     with pytest.raises(StudentCrashed, match="CPU-time|SIGKILL|SIGXCPU"):
         s.load("m.py").spin()
@@ -198,5 +264,9 @@ def test_no_cgroups_are_left_behind(bwrap, make_session):
     s = make_session(bwrap, {"m.py": "x = 1\n"})
     s.load("m.py")
     s.close()
-    leftovers = [p for p in (cg.root / "memory" / PARENT).glob(f"*-{os.getpid()}-*")] if cg.version == 1 else []
+    leftovers = (
+        [p for p in (cg.root / "memory" / PARENT).glob(f"*-{os.getpid()}-*")]
+        if cg.version == 1
+        else []
+    )
     assert leftovers == []

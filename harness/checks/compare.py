@@ -62,7 +62,9 @@ def describe_mismatch(
     return "\n".join(lines)
 
 
-def assert_close(expected: Any, got: Any, *, what: str, atol: float = 1e-5, rtol: float = 1e-4) -> None:
+def assert_close(
+    expected: Any, got: Any, *, what: str, atol: float = 1e-5, rtol: float = 1e-4
+) -> None:
     """Fail the check with an explanation unless ``got`` matches ``expected``."""
     __tracebackhide__ = True
     message = describe_mismatch(expected, got, what=what, atol=atol, rtol=rtol)

@@ -72,16 +72,31 @@ class Evidence:
         self._add({"kind": "figure", "name": name, "title": title, "path": path.name})
         return path
 
-    def table(self, *, name: str, columns: list[str], rows: list[list[Any]], title: str = "") -> None:
-        self._add({"kind": "table", "name": name, "title": title, "columns": columns,
-                   "rows": json.loads(json.dumps(rows, default=str))})
+    def table(
+        self, *, name: str, columns: list[str], rows: list[list[Any]], title: str = ""
+    ) -> None:
+        self._add(
+            {
+                "kind": "table",
+                "name": name,
+                "title": title,
+                "columns": columns,
+                "rows": json.loads(json.dumps(rows, default=str)),
+            }
+        )
 
     def text(self, *, name: str, text: str, title: str = "") -> None:
         self._add({"kind": "text", "name": name, "title": title, "text": text[:20000]})
 
     def data(self, *, name: str, value: Any, title: str = "") -> None:
-        self._add({"kind": "data", "name": name, "title": title,
-                   "value": json.loads(json.dumps(value, default=str))})
+        self._add(
+            {
+                "kind": "data",
+                "name": name,
+                "title": title,
+                "value": json.loads(json.dumps(value, default=str)),
+            }
+        )
 
 
 def skip_unless(condition: bool, reason: str) -> None:

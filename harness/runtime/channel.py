@@ -11,7 +11,8 @@ Values are JSON with a few tagged forms::
     {"__tensor__": "a0", "requires_grad": false}  the same array as a torch tensor
     {"__tuple__": [...]}                          a tuple
     {"__map__": [[key, value], ...]}              a dict whose keys are not all strings
-    {"__handle__": 7, "type": "mod.Class", "repr": "...", "shape": [..]}  an object left in the student process
+    {"__handle__": 7, "type": "mod.Class", "repr": "...", "shape": [..]}
+                                                  an object left in the student process
     {"__float__": "nan"}                          a non-finite float
 """
 

@@ -36,6 +36,7 @@ one code object per cell, named ``"<file> [cell N]"``, which is why
 """
 
 import __future__
+
 import ast
 import builtins
 import json
@@ -65,8 +66,26 @@ _DESCRIBE_LIMIT = 10
 
 # Builtins that only compute on their arguments: they cannot train or touch files.
 _BUILTIN_CALLS = frozenset(
-    "int float str bool tuple list dict set frozenset range len abs min max round "
-    "sorted enumerate zip".split()
+    [
+        "int",
+        "float",
+        "str",
+        "bool",
+        "tuple",
+        "list",
+        "dict",
+        "set",
+        "frozenset",
+        "range",
+        "len",
+        "abs",
+        "min",
+        "max",
+        "round",
+        "sorted",
+        "enumerate",
+        "zip",
+    ]
 )
 
 # Qualified names (after resolving the script's own import aliases) that are safe
@@ -162,9 +181,7 @@ class _Why:
 _LOOP = _Why("a loop at module level", "a loop")
 _CALL = _Why("a call at module level (it may train or read files)", "a call")
 _MAIN = _Why("under if __name__ == '__main__'", "an if __name__ == '__main__' block")
-_COMPREHENSION = _Why(
-    "a comprehension at module level (it may do real work)", "a comprehension"
-)
+_COMPREHENSION = _Why("a comprehension at module level (it may do real work)", "a comprehension")
 _EXPRESSION = _Why("an expression at module level", "an expression")
 _OTHER_VALUE = _Why(
     "a value that may have side effects (await, yield or :=)",
@@ -204,8 +221,9 @@ def _block_failure(noun: str, why: _Why, line: int) -> _Why:
     # than "a try block ... (line 7: an if block ...)".
     if why.line is not None:
         line = why.line
-    return _Why(f"{noun} that does more than define things (line {line}: {why.inner})",
-                why.inner, line)
+    return _Why(
+        f"{noun} that does more than define things (line {line}: {why.inner})", why.inner, line
+    )
 
 
 class _State:
@@ -364,11 +382,18 @@ def _load_time_names(
         case ast.FunctionDef() | ast.AsyncFunctionDef():
             arguments = node.args
             parts: list[ast.AST | None] = [
-                *node.decorator_list, *arguments.defaults, *arguments.kw_defaults
+                *node.decorator_list,
+                *arguments.defaults,
+                *arguments.kw_defaults,
             ]
             if not state.lazy_annotations:
-                every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                         arguments.vararg, arguments.kwarg]
+                every = [
+                    *arguments.posonlyargs,
+                    *arguments.args,
+                    *arguments.kwonlyargs,
+                    arguments.vararg,
+                    arguments.kwarg,
+                ]
                 parts += [arg.annotation for arg in every if arg is not None]
                 parts.append(node.returns)
             for part in parts:
@@ -424,8 +449,10 @@ def _bound_names(node: ast.AST) -> list[str]:
         match sub:
             case ast.Name(id=name, ctx=ast.Store() | ast.Del()):
                 found[name] = None
-            case ast.FunctionDef(name=name) | ast.AsyncFunctionDef(name=name) | ast.ClassDef(
-                name=name
+            case (
+                ast.FunctionDef(name=name)
+                | ast.AsyncFunctionDef(name=name)
+                | ast.ClassDef(name=name)
             ):
                 found[name] = None
                 return  # their bodies bind their own locals
@@ -542,13 +569,13 @@ def _check_stmt(statement: ast.stmt, state: _State) -> _Why | None:
                 return why
             # ``F = nn.functional`` makes ``F.x`` resolvable like ``nn.functional.x``.
             resolvable = isinstance(value, ast.Attribute | ast.Name)
-            alias = _qualified(value, state) if resolvable else None
+            qualified = _qualified(value, state) if resolvable else None
             for target in targets:
                 state.bind(_bound_names(target))
-            if alias is not None:
+            if qualified is not None:
                 for target in targets:
                     if isinstance(target, ast.Name):
-                        state.aliases[target.id] = alias
+                        state.aliases[target.id] = qualified
             return None
 
         case ast.AnnAssign(target=target, annotation=annotation, value=value):
@@ -688,9 +715,7 @@ def _unique(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def extract_definitions(
-    source: str, *, filename: str, provided: Iterable[str] = ()
-) -> Definitions:
+def extract_definitions(source: str, *, filename: str, provided: Iterable[str] = ()) -> Definitions:
     """The definitions-only part of a Python source file.
 
     ``provided`` names count as defined before the first line (the caller will
@@ -761,14 +786,24 @@ def _parse_cell(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            compile(source, name, "exec", flags=_CELL_PARSE_FLAGS & ~ast.PyCF_ONLY_AST | flags,
-                    dont_inherit=True)
+            compile(
+                source,
+                name,
+                "exec",
+                flags=_CELL_PARSE_FLAGS & ~ast.PyCF_ONLY_AST | flags,
+                dont_inherit=True,
+            )
         except SyntaxError:
             source, magic_lines = _blank_magics(lines)
             if not magic_lines:
                 raise
-            compile(source, name, "exec", flags=_CELL_PARSE_FLAGS & ~ast.PyCF_ONLY_AST | flags,
-                    dont_inherit=True)
+            compile(
+                source,
+                name,
+                "exec",
+                flags=_CELL_PARSE_FLAGS & ~ast.PyCF_ONLY_AST | flags,
+                dont_inherit=True,
+            )
         tree = compile(source, name, "exec", flags=_CELL_PARSE_FLAGS | flags, dont_inherit=True)
     assert isinstance(tree, ast.Module)
     return tree, magic_lines
@@ -811,9 +846,7 @@ def extract_notebook_definitions(
 
         if lines[first - 1].lstrip().startswith("%%"):
             # A cell magic decides how the whole cell runs (%%time, %%bash, ...).
-            skipped.append(
-                Skipped(first, len(lines), index, _summary(lines, first), MAGIC_REASON)
-            )
+            skipped.append(Skipped(first, len(lines), index, _summary(lines, first), MAGIC_REASON))
             continue
         try:
             tree, magic_lines = _parse_cell(source, lines, cell_name, future_flags)

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
 _REPR_LIMIT = 200
 
 
@@ -72,7 +71,9 @@ def to_value(value: Any, keep: Callable[[Any], Any] | None, depth: int = 0) -> A
     if isinstance(value, list):
         return [to_value(v, keep, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {to_value(k, keep, depth + 1): to_value(v, keep, depth + 1) for k, v in value.items()}
+        return {
+            to_value(k, keep, depth + 1): to_value(v, keep, depth + 1) for k, v in value.items()
+        }
     if keep is not None:
         return keep(value)
     raise TypeError(f"cannot convert a {type(value).__qualname__} to plain data")
@@ -147,15 +148,15 @@ def run_script(path: str, argv: list[str] | None = None) -> dict[str, Any]:
         code = exc.code if exc.code is not None else 0
     finally:
         sys.argv = old_argv
-    return {"exit_code": code if isinstance(code, int) else 1, "message": "" if isinstance(code, int) else str(code)}
+    return {
+        "exit_code": code if isinstance(code, int) else 1,
+        "message": "" if isinstance(code, int) else str(code),
+    }
 
 
 def is_instance(obj: Any, qualname: str) -> bool:
     """Whether ``obj`` is an instance of the class named ``module.Class`` (by its MRO)."""
-    for cls in type(obj).__mro__:
-        if f"{cls.__module__}.{cls.__qualname__}" == qualname:
-            return True
-    return False
+    return any(f"{cls.__module__}.{cls.__qualname__}" == qualname for cls in type(obj).__mro__)
 
 
 def parameters(module: Any) -> dict[str, Any]:

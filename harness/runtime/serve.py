@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             with contextlib.suppress(BaseException):
-                stream.flush()
+                if stream is not None:
+                    stream.flush()
         # Skip atexit handlers and destructors: student code gets no last word.
         os._exit(0)

@@ -10,8 +10,16 @@ from .base import Job, Outcome, Running, Sandbox, SandboxLimits
 
 BACKENDS = ("auto", "docker", "bwrap", "local")
 
-__all__ = ["BACKENDS", "Job", "Outcome", "Running", "Sandbox", "SandboxLimits", "make_sandbox",
-           "prepare_runtime"]
+__all__ = [
+    "BACKENDS",
+    "Job",
+    "Outcome",
+    "Running",
+    "Sandbox",
+    "SandboxLimits",
+    "make_sandbox",
+    "prepare_runtime",
+]
 
 
 def make_sandbox(name: str) -> Sandbox:

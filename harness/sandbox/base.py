@@ -13,6 +13,7 @@ Inside every backend the paths are the same::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -281,14 +282,10 @@ class PopenRunning:
             return self._outcome
 
     def _kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             self._proc.kill()
-        except ProcessLookupError:
-            pass
         if self._kill_tree is not None:
             self._kill_tree()  # type: ignore[operator]
 

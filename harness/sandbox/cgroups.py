@@ -95,9 +95,11 @@ class Cgroups:
 
     def remove_stale(self) -> None:
         """Remove groups left by harness processes that died (named ``label-PID-...``)."""
-        parents = [self.root / PARENT] if self.version == 2 else [
-            self.root / c / PARENT for c in ("memory", "pids")
-        ]
+        parents = (
+            [self.root / PARENT]
+            if self.version == 2
+            else [self.root / c / PARENT for c in ("memory", "pids")]
+        )
         for parent in parents:
             if not parent.is_dir():
                 continue

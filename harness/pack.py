@@ -1,0 +1,321 @@
+"""Pack a student's assignment folder into a ZIP named the way the harness expects.
+
+Students run it from the course repository (it needs nothing but Python 3.8+)::
+
+    python -m harness.pack --assignment palindrome-rnn-lstm --id 12345678 --surname Doe FOLDER
+    python harness/pack.py --assignment char-rnn-lab --id u1234567 [FOLDER] [--out DIR] [--force]
+
+It checks that the assignment's required files are in FOLDER, zips FOLDER's files
+(leaving out caches, virtual environments, links and files over 20 MB, with a
+warning for each), refuses to overwrite an existing ZIP without ``--force`` and
+prints the path and the list of files.
+
+The name and the required files come from ``graders/<assignment>/assignment.toml``
+(``[submission] filename``, ``filename_example``, ``required``) where that file
+exists, else from ``ASSIGNMENTS`` below. A TOML rule is a regular expression with
+named groups, e.g. ``^(?P<surname>[^-]+)-(?P<id>[0-9]+)\\.zip$``; the name is made
+by putting the student's values into the groups of ``filename_example``.
+
+Exit codes: 0 packed, 1 not packed (a missing file, an existing ZIP, ...), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+import re
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: The built-in rules, used when the assignment has no graders/<name>/assignment.toml.
+#: filename: the ZIP's name with {id} (and {surname}) to fill in;
+#: required: paths relative to the folder (found deeper too, with a note);
+#: report: suffixes of the written report the hand-out asks for (a warning if none).
+ASSIGNMENTS: dict[str, dict[str, Any]] = {
+    "palindrome-rnn-lstm": {
+        "filename": "{surname}-{id}.zip",
+        "required": ("part1/vanilla_rnn.py", "part1/lstm.py", "part1/train.py",
+                     "part1/dataset.py"),
+        "report": (".pdf",),
+    },
+    "palindrome-lstm-gan": {
+        "filename": "{id}_assignment3.zip",
+        "required": ("lstm.py", "train.py", "my_gan.py"),
+        "report": (".pdf", ".ipynb"),
+    },
+    "recurrent-layers-lm": {
+        "filename": "{id}_assignment3.zip",
+        "required": ("blg561/layer/recurrent_layers.py", "LanguageModelling.ipynb"),
+        "report": (),
+    },
+    "char-rnn-lab": {
+        "filename": "{id}_lab5.zip",
+        "required": ("task2_min_char_rnn.py", "task3_min_char_lstm.py"),
+        "report": (),
+    },
+}
+
+MAX_FILE_BYTES = 20 * 1024**2
+SKIP_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints", ".git", ".pytest_cache",
+                       ".mypy_cache", ".ruff_cache", ".venv", "venv", ".idea", ".vscode"})
+SKIP_FILES = frozenset({".DS_Store", "Thumbs.db"})
+SKIP_SUFFIXES = (".pyc", ".pyo")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GRADERS_DIR = REPO_ROOT / "graders"
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    NOT_PACKED = 1
+    USAGE = 2
+
+
+class PackError(Exception):
+    """The folder cannot be packed as asked: the message says why and what to do."""
+
+
+class PackUsageError(PackError):
+    """Bad options: an unknown assignment, a missing --surname, a folder that is not there."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one assignment's ZIP is named and what it must hold."""
+
+    template: str                 # e.g. "{surname}-{id}.zip"
+    required: tuple[str, ...]
+    report: tuple[str, ...] = ()
+    pattern: str | None = None    # the harness's regex, where a spec file gives one
+    source: str = "built-in table"
+
+
+@dataclass(frozen=True)
+class PackResult:
+    path: Path                                # the ZIP written
+    files: tuple[str, ...]                    # archive names, sorted
+    skipped: tuple[tuple[str, str], ...]      # (relative path, why)
+    warnings: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- the rule
+
+def _template_from_example(pattern: str, example: str) -> str | None:
+    """Turn an example name into a template by replacing each named group's match."""
+    match = re.match(pattern, example)
+    if not match:
+        return None
+    spans = sorted((match.span(name), name) for name in match.re.groupindex
+                   if match.group(name) is not None)
+    template, last = "", 0
+    for (start, end), name in spans:
+        if start < last:
+            return None  # nested groups: give up
+        template += example[last:start].replace("{", "{{").replace("}", "}}") + "{" + name + "}"
+        last = end
+    return template + example[last:].replace("{", "{{").replace("}", "}}")
+
+
+def load_rule(assignment: str, graders_dir: Path | None = None) -> Rule:
+    """The naming rule and required files of ``assignment``: its spec file, else the table."""
+    builtin = ASSIGNMENTS.get(assignment)
+    spec = (graders_dir or GRADERS_DIR) / assignment / "assignment.toml"
+    if spec.is_file():
+        try:
+            import tomllib
+        except ImportError:  # Python < 3.11: the built-in table must do
+            tomllib = None
+        if tomllib is not None:
+            try:
+                sub = tomllib.loads(spec.read_text(encoding="utf-8")).get("submission", {})
+            except tomllib.TOMLDecodeError as exc:
+                raise PackError(f"{spec} is not valid TOML: {exc}") from None
+            pattern = sub.get("filename")
+            example = sub.get("filename_example")
+            template = None
+            if isinstance(pattern, str) and isinstance(example, str):
+                template = _template_from_example(pattern, example)
+            if template is None and builtin is not None:
+                template = str(builtin["filename"])
+            if template is None:
+                raise PackError(f"{spec}: [submission] needs a filename pattern and a "
+                                "filename_example that matches it, to know how to name the ZIP")
+            required = sub.get("required")
+            if not isinstance(required, list):
+                required = list(builtin["required"]) if builtin else []
+            report = tuple(builtin["report"]) if builtin else ()
+            return Rule(template=template, required=tuple(str(r) for r in required),
+                        report=report, pattern=pattern if isinstance(pattern, str) else None,
+                        source=str(spec))
+    if builtin is None:
+        known = ", ".join(sorted(ASSIGNMENTS))
+        raise PackUsageError(f"unknown assignment {assignment!r}: no {spec} and not one of "
+                             f"the built-in ones ({known})")
+    return Rule(template=str(builtin["filename"]), required=tuple(builtin["required"]),
+                report=tuple(builtin["report"]))
+
+
+_VALUE = re.compile(r"^[^\W_](?:[\w'-]*[^\W_])?$")  # letters and digits, inner - _ '
+
+
+def zip_name(rule: Rule, *, student_id: str, surname: str | None = None) -> str:
+    """The ZIP's file name for this student, checked against the rule's pattern."""
+    fields = re.findall(r"(?<!\{)\{(\w+)\}", rule.template)
+    values = {}
+    for name in fields:
+        if name == "id":
+            value, option = student_id, "--id"
+        elif "name" in name:   # surname, lastname, name, family_name, ...
+            value, option = surname, "--surname"
+        else:
+            raise PackError(f"the naming rule {rule.template!r} ({rule.source}) has a field "
+                            f"{{{name}}} that this tool cannot fill")
+        if not value:
+            raise PackUsageError(f"the ZIP must be named {rule.template!r}: give {option}")
+        if not _VALUE.match(value):
+            raise PackUsageError(f"{option} {value!r} must be letters and digits only "
+                                 "(no spaces, slashes or dots)")
+        values[name] = value
+    name = rule.template.format(**values)
+    if rule.pattern and not re.match(rule.pattern, name):
+        raise PackUsageError(f"{name!r} does not match the assignment's naming rule "
+                             f"{rule.pattern!r} ({rule.source}); check --id and --surname")
+    return name
+
+
+# --------------------------------------------------------------------------- the files
+
+def collect(folder: Path, *, exclude: Path | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """The files to pack (relative POSIX paths, sorted) and those left out, with why."""
+    files: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        for d in sorted(dirnames):
+            rel = (here / d).relative_to(folder).as_posix()
+            if d in SKIP_DIRS or d.endswith(".egg-info"):
+                dirnames.remove(d)
+            elif (here / d).is_symlink():
+                dirnames.remove(d)
+                skipped.append((rel + "/", "a link (the harness rejects links)"))
+        for f in sorted(filenames):
+            path = here / f
+            rel = path.relative_to(folder).as_posix()
+            if f in SKIP_FILES or f.endswith(SKIP_SUFFIXES):
+                continue
+            if exclude is not None and path.resolve() == exclude.resolve():
+                continue  # the ZIP being written
+            if path.is_symlink():
+                skipped.append((rel, "a link (the harness rejects links)"))
+            elif not path.is_file():
+                skipped.append((rel, "not a regular file"))
+            elif path.stat().st_size > MAX_FILE_BYTES:
+                size = path.stat().st_size / 1024**2
+                skipped.append((rel, f"{size:.0f} MB, over the {MAX_FILE_BYTES // 1024**2} MB "
+                                     "limit: the graders bring their own data"))
+            else:
+                files.append(rel)
+    return sorted(files), skipped
+
+
+def find_required(files: list[str], required: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Required paths that are missing, and notes for those found only deeper."""
+    missing, notes = [], []
+    for req in required:
+        if req in files:
+            continue
+        deeper = [f for f in files if f.endswith("/" + req)]
+        if deeper:
+            notes.append(f"{req} found as {deeper[0]}")
+        else:
+            missing.append(req)
+    return missing, notes
+
+
+def pack(folder: str | Path, *, assignment: str, student_id: str, surname: str | None = None,
+         out_dir: str | Path | None = None, force: bool = False, allow_missing: bool = False,
+         graders_dir: Path | None = None) -> PackResult:
+    """Write FOLDER's files into a correctly named ZIP in ``out_dir`` (default: the cwd)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PackUsageError(f"{folder} is not a folder")
+    rule = load_rule(assignment, graders_dir)
+    name = zip_name(rule, student_id=student_id, surname=surname)
+    target = Path(out_dir if out_dir is not None else Path.cwd()) / name
+    if target.exists() and not force:
+        raise PackError(f"{target} already exists: add --force to overwrite it")
+
+    files, skipped = collect(folder, exclude=target)
+    if not files:
+        raise PackError(f"{folder} holds no files to pack")
+    warnings = [f"left out {rel}: {why}" for rel, why in skipped]
+    missing, notes = find_required(files, rule.required)
+    warnings += notes
+    if missing:
+        message = (f"{folder} lacks the required file(s) {', '.join(missing)} for {assignment} "
+                   f"(paths relative to the folder you pack; rule from {rule.source})")
+        if not allow_missing:
+            raise PackError(message + "; pack the folder that holds them, or add "
+                            "--allow-missing to pack anyway")
+        warnings.append(message)
+    if rule.report and not any(f.lower().endswith(rule.report) for f in files):
+        warnings.append(f"no report ({' or '.join(rule.report)}) in {folder}: the hand-out "
+                        "asks for one inside the ZIP")
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for rel in files:
+            archive.write(folder / rel, arcname=rel)
+    os.replace(partial, target)
+    return PackResult(path=target, files=tuple(files), skipped=tuple(skipped),
+                      warnings=tuple(warnings))
+
+
+# --------------------------------------------------------------------------- command line
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.pack",
+        description="Pack an assignment folder into a ZIP named as the graders expect.")
+    parser.add_argument("folder", nargs="?", default=".",
+                        help="the folder to pack (default: the current folder)")
+    parser.add_argument("--assignment", required=True,
+                        help=f"the assignment, e.g. {', '.join(sorted(ASSIGNMENTS))}")
+    parser.add_argument("--id", dest="student_id", required=True,
+                        help="your student (matriculation) number")
+    parser.add_argument("--surname", help="your surname, where the ZIP's name holds it")
+    parser.add_argument("--out", dest="out_dir", help="where to write the ZIP (default: here)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing ZIP")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="pack even if a required file is missing")
+    parser.add_argument("--graders", type=Path, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = pack(args.folder, assignment=args.assignment, student_id=args.student_id,
+                      surname=args.surname, out_dir=args.out_dir, force=args.force,
+                      allow_missing=args.allow_missing, graders_dir=args.graders)
+    except PackUsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except PackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.NOT_PACKED
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote {result.path} with {len(result.files)} file(s):")
+    for rel in result.files:
+        print(f"  {rel}")
+    return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
