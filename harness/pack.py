@@ -38,8 +38,7 @@ from typing import Any
 ASSIGNMENTS: dict[str, dict[str, Any]] = {
     "palindrome-rnn-lstm": {
         "filename": "{surname}-{id}.zip",
-        "required": ("part1/vanilla_rnn.py", "part1/lstm.py", "part1/train.py",
-                     "part1/dataset.py"),
+        "required": ("part1/vanilla_rnn.py", "part1/lstm.py", "part1/train.py", "part1/dataset.py"),
         "report": (".pdf",),
     },
     "palindrome-lstm-gan": {
@@ -60,8 +59,20 @@ ASSIGNMENTS: dict[str, dict[str, Any]] = {
 }
 
 MAX_FILE_BYTES = 20 * 1024**2
-SKIP_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints", ".git", ".pytest_cache",
-                       ".mypy_cache", ".ruff_cache", ".venv", "venv", ".idea", ".vscode"})
+SKIP_DIRS = frozenset(
+    {
+        "__pycache__",
+        ".ipynb_checkpoints",
+        ".git",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".venv",
+        "venv",
+        ".idea",
+        ".vscode",
+    }
+)
 SKIP_FILES = frozenset({".DS_Store", "Thumbs.db"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
 
@@ -87,30 +98,32 @@ class PackUsageError(PackError):
 class Rule:
     """How one assignment's ZIP is named and what it must hold."""
 
-    template: str                 # e.g. "{surname}-{id}.zip"
+    template: str  # e.g. "{surname}-{id}.zip"
     required: tuple[str, ...]
     report: tuple[str, ...] = ()
-    pattern: str | None = None    # the harness's regex, where a spec file gives one
+    pattern: str | None = None  # the harness's regex, where a spec file gives one
     source: str = "built-in table"
 
 
 @dataclass(frozen=True)
 class PackResult:
-    path: Path                                # the ZIP written
-    files: tuple[str, ...]                    # archive names, sorted
-    skipped: tuple[tuple[str, str], ...]      # (relative path, why)
+    path: Path  # the ZIP written
+    files: tuple[str, ...]  # archive names, sorted
+    skipped: tuple[tuple[str, str], ...]  # (relative path, why)
     warnings: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- the rule
+
 
 def _template_from_example(pattern: str, example: str) -> str | None:
     """Turn an example name into a template by replacing each named group's match."""
     match = re.match(pattern, example)
     if not match:
         return None
-    spans = sorted((match.span(name), name) for name in match.re.groupindex
-                   if match.group(name) is not None)
+    spans = sorted(
+        (match.span(name), name) for name in match.re.groupindex if match.group(name) is not None
+    )
     template, last = "", 0
     for (start, end), name in spans:
         if start < last:
@@ -142,21 +155,32 @@ def load_rule(assignment: str, graders_dir: Path | None = None) -> Rule:
             if template is None and builtin is not None:
                 template = str(builtin["filename"])
             if template is None:
-                raise PackError(f"{spec}: [submission] needs a filename pattern and a "
-                                "filename_example that matches it, to know how to name the ZIP")
+                raise PackError(
+                    f"{spec}: [submission] needs a filename pattern and a "
+                    "filename_example that matches it, to know how to name the ZIP"
+                )
             required = sub.get("required")
             if not isinstance(required, list):
                 required = list(builtin["required"]) if builtin else []
             report = tuple(builtin["report"]) if builtin else ()
-            return Rule(template=template, required=tuple(str(r) for r in required),
-                        report=report, pattern=pattern if isinstance(pattern, str) else None,
-                        source=str(spec))
+            return Rule(
+                template=template,
+                required=tuple(str(r) for r in required),
+                report=report,
+                pattern=pattern if isinstance(pattern, str) else None,
+                source=str(spec),
+            )
     if builtin is None:
         known = ", ".join(sorted(ASSIGNMENTS))
-        raise PackUsageError(f"unknown assignment {assignment!r}: no {spec} and not one of "
-                             f"the built-in ones ({known})")
-    return Rule(template=str(builtin["filename"]), required=tuple(builtin["required"]),
-                report=tuple(builtin["report"]))
+        raise PackUsageError(
+            f"unknown assignment {assignment!r}: no {spec} and not one of "
+            f"the built-in ones ({known})"
+        )
+    return Rule(
+        template=str(builtin["filename"]),
+        required=tuple(builtin["required"]),
+        report=tuple(builtin["report"]),
+    )
 
 
 _VALUE = re.compile(r"^[^\W_](?:[\w'-]*[^\W_])?$")  # letters and digits, inner - _ '
@@ -169,27 +193,35 @@ def zip_name(rule: Rule, *, student_id: str, surname: str | None = None) -> str:
     for name in fields:
         if name == "id":
             value, option = student_id, "--id"
-        elif "name" in name:   # surname, lastname, name, family_name, ...
+        elif "name" in name:  # surname, lastname, name, family_name, ...
             value, option = surname, "--surname"
         else:
-            raise PackError(f"the naming rule {rule.template!r} ({rule.source}) has a field "
-                            f"{{{name}}} that this tool cannot fill")
+            raise PackError(
+                f"the naming rule {rule.template!r} ({rule.source}) has a field "
+                f"{{{name}}} that this tool cannot fill"
+            )
         if not value:
             raise PackUsageError(f"the ZIP must be named {rule.template!r}: give {option}")
         if not _VALUE.match(value):
-            raise PackUsageError(f"{option} {value!r} must be letters and digits only "
-                                 "(no spaces, slashes or dots)")
+            raise PackUsageError(
+                f"{option} {value!r} must be letters and digits only (no spaces, slashes or dots)"
+            )
         values[name] = value
     name = rule.template.format(**values)
     if rule.pattern and not re.match(rule.pattern, name):
-        raise PackUsageError(f"{name!r} does not match the assignment's naming rule "
-                             f"{rule.pattern!r} ({rule.source}); check --id and --surname")
+        raise PackUsageError(
+            f"{name!r} does not match the assignment's naming rule "
+            f"{rule.pattern!r} ({rule.source}); check --id and --surname"
+        )
     return name
 
 
 # --------------------------------------------------------------------------- the files
 
-def collect(folder: Path, *, exclude: Path | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+
+def collect(
+    folder: Path, *, exclude: Path | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
     """The files to pack (relative POSIX paths, sorted) and those left out, with why."""
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
@@ -215,8 +247,13 @@ def collect(folder: Path, *, exclude: Path | None = None) -> tuple[list[str], li
                 skipped.append((rel, "not a regular file"))
             elif path.stat().st_size > MAX_FILE_BYTES:
                 size = path.stat().st_size / 1024**2
-                skipped.append((rel, f"{size:.0f} MB, over the {MAX_FILE_BYTES // 1024**2} MB "
-                                     "limit: the graders bring their own data"))
+                skipped.append(
+                    (
+                        rel,
+                        f"{size:.0f} MB, over the {MAX_FILE_BYTES // 1024**2} MB "
+                        "limit: the graders bring their own data",
+                    )
+                )
             else:
                 files.append(rel)
     return sorted(files), skipped
@@ -236,9 +273,17 @@ def find_required(files: list[str], required: tuple[str, ...]) -> tuple[list[str
     return missing, notes
 
 
-def pack(folder: str | Path, *, assignment: str, student_id: str, surname: str | None = None,
-         out_dir: str | Path | None = None, force: bool = False, allow_missing: bool = False,
-         graders_dir: Path | None = None) -> PackResult:
+def pack(
+    folder: str | Path,
+    *,
+    assignment: str,
+    student_id: str,
+    surname: str | None = None,
+    out_dir: str | Path | None = None,
+    force: bool = False,
+    allow_missing: bool = False,
+    graders_dir: Path | None = None,
+) -> PackResult:
     """Write FOLDER's files into a correctly named ZIP in ``out_dir`` (default: the cwd)."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -256,15 +301,20 @@ def pack(folder: str | Path, *, assignment: str, student_id: str, surname: str |
     missing, notes = find_required(files, rule.required)
     warnings += notes
     if missing:
-        message = (f"{folder} lacks the required file(s) {', '.join(missing)} for {assignment} "
-                   f"(paths relative to the folder you pack; rule from {rule.source})")
+        message = (
+            f"{folder} lacks the required file(s) {', '.join(missing)} for {assignment} "
+            f"(paths relative to the folder you pack; rule from {rule.source})"
+        )
         if not allow_missing:
-            raise PackError(message + "; pack the folder that holds them, or add "
-                            "--allow-missing to pack anyway")
+            raise PackError(
+                message + "; pack the folder that holds them, or add --allow-missing to pack anyway"
+            )
         warnings.append(message)
     if rule.report and not any(f.lower().endswith(rule.report) for f in files):
-        warnings.append(f"no report ({' or '.join(rule.report)}) in {folder}: the hand-out "
-                        "asks for one inside the ZIP")
+        warnings.append(
+            f"no report ({' or '.join(rule.report)}) in {folder}: the hand-out "
+            "asks for one inside the ZIP"
+        )
 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
@@ -272,27 +322,34 @@ def pack(folder: str | Path, *, assignment: str, student_id: str, surname: str |
         for rel in files:
             archive.write(folder / rel, arcname=rel)
     os.replace(partial, target)
-    return PackResult(path=target, files=tuple(files), skipped=tuple(skipped),
-                      warnings=tuple(warnings))
+    return PackResult(
+        path=target, files=tuple(files), skipped=tuple(skipped), warnings=tuple(warnings)
+    )
 
 
 # --------------------------------------------------------------------------- command line
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m harness.pack",
-        description="Pack an assignment folder into a ZIP named as the graders expect.")
-    parser.add_argument("folder", nargs="?", default=".",
-                        help="the folder to pack (default: the current folder)")
-    parser.add_argument("--assignment", required=True,
-                        help=f"the assignment, e.g. {', '.join(sorted(ASSIGNMENTS))}")
-    parser.add_argument("--id", dest="student_id", required=True,
-                        help="your student (matriculation) number")
+        description="Pack an assignment folder into a ZIP named as the graders expect.",
+    )
+    parser.add_argument(
+        "folder", nargs="?", default=".", help="the folder to pack (default: the current folder)"
+    )
+    parser.add_argument(
+        "--assignment", required=True, help=f"the assignment, e.g. {', '.join(sorted(ASSIGNMENTS))}"
+    )
+    parser.add_argument(
+        "--id", dest="student_id", required=True, help="your student (matriculation) number"
+    )
     parser.add_argument("--surname", help="your surname, where the ZIP's name holds it")
     parser.add_argument("--out", dest="out_dir", help="where to write the ZIP (default: here)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing ZIP")
-    parser.add_argument("--allow-missing", action="store_true",
-                        help="pack even if a required file is missing")
+    parser.add_argument(
+        "--allow-missing", action="store_true", help="pack even if a required file is missing"
+    )
     parser.add_argument("--graders", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
 
@@ -300,9 +357,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = pack(args.folder, assignment=args.assignment, student_id=args.student_id,
-                      surname=args.surname, out_dir=args.out_dir, force=args.force,
-                      allow_missing=args.allow_missing, graders_dir=args.graders)
+        result = pack(
+            args.folder,
+            assignment=args.assignment,
+            student_id=args.student_id,
+            surname=args.surname,
+            out_dir=args.out_dir,
+            force=args.force,
+            allow_missing=args.allow_missing,
+            graders_dir=args.graders,
+        )
     except PackUsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

@@ -137,6 +137,7 @@ class Pipeline:
             limits=self.options.extraction,
         )
         problems = describe_problems(layout)
+        intake_done = time.monotonic()
         if spec.required and len(layout.missing) + len(layout.ambiguous) >= len(spec.required):
             raise LayoutError("none of the required files could be used:\n" + "\n".join(problems))
         root = materialize(layout, work / "submission")
@@ -165,7 +166,9 @@ class Pipeline:
         request.dump(request_path)
         log_path = dest / "grader.log"
         dest.mkdir(parents=True, exist_ok=True)
+        launched_at = time.time()
         returncode = self._run_worker(request_path, log_path, slot)
+        worker_done = time.monotonic()
         worker = read_json(result_path)
         all_notes = tuple(notes) + tuple(layout.notes) + tuple(problems)
         if worker is None:
@@ -182,7 +185,7 @@ class Pipeline:
                 execution_time=time.monotonic() - started,
                 notes=all_notes,
             )
-        return score(
+        result = score(
             spec=spec,
             worker=worker,
             student_id=student_id,
@@ -192,6 +195,13 @@ class Pipeline:
             elapsed=time.monotonic() - started,
             limits=self.options.limits,
         )
+        timings = {
+            "intake": intake_done - started,
+            "worker_start": float(worker.get("started_at", launched_at)) - launched_at,
+            **{k: float(v) for k, v in worker.get("timings", {}).items()},
+            "worker_total": worker_done - intake_done,
+        }
+        return result.replace(timings=timings)
 
     def _run_worker(self, request_path: Path, log_path: Path, slot: int) -> int | None:
         env = dict(os.environ)

@@ -96,6 +96,7 @@ class SubmissionResult:
     versions: dict[str, str] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     part_scores: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  #: seconds per pipeline phase
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +123,7 @@ class SubmissionResult:
                     "versions": self.versions,
                     "limits": self.limits,
                     "part_scores": self.part_scores,
+                    "timings": {k: round(v, 4) for k, v in self.timings.items()},
                 }
             },
         }
@@ -149,6 +151,7 @@ class SubmissionResult:
             versions=dict(h.get("versions", {})),
             limits=dict(h.get("limits", {})),
             part_scores={k: float(v) for k, v in h.get("part_scores", {}).items()},
+            timings={k: float(v) for k, v in h.get("timings", {}).items()},
         )
 
     def replace(self, **changes: Any) -> SubmissionResult:

@@ -201,6 +201,8 @@ class StudentSession:
         self._pending_release: list[int] = []
         self._pending_seed: int | None = None
         self._busy = False
+        #: seconds spent starting and stopping student processes (for benchmarks)
+        self.timings = {"startup": 0.0, "teardown": 0.0}
 
     # -- life cycle -------------------------------------------------------------
     @property
@@ -211,6 +213,7 @@ class StudentSession:
         return self.deadline - time.monotonic()
 
     def start(self) -> None:
+        began = time.monotonic()
         if self.remaining() <= 0:
             raise TimeBudgetExceeded("the submission's time limit was reached before this check")
         self._tmp = tempfile.mkdtemp(prefix="grader-chan-")
@@ -259,6 +262,7 @@ class StudentSession:
             listener.close()
         self._sock.settimeout(None)
         self.versions = self.request("hello", {}, restart=False)
+        self.timings["startup"] += time.monotonic() - began
         if self._pending_seed is not None:
             self.reseed(self._pending_seed)
 
@@ -269,7 +273,9 @@ class StudentSession:
             with contextlib.suppress(OSError):
                 self._sock.close()
             self._sock = None
+        began = time.monotonic()
         outcome = self._running.stop(reason=reason, grace=0.2 if reason == "timeout" else grace)
+        self.timings["teardown"] += time.monotonic() - began
         self._running = None
         self.outcomes.append(outcome)
         if self._tmp:

@@ -62,6 +62,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
     from .plugin import GradingPlugin, pytest_args
 
     started = time.monotonic()
+    started_at = time.time()  # wall clock, so the parent can time this process's start
     spec = load_spec(Path(request.assignment_root))
     limits = Limits(**request.limits)
     deadline = started + limits.timeout
@@ -128,6 +129,12 @@ def run(request: WorkerRequest) -> dict[str, Any]:
         "sandbox": sandbox.describe(),
         "sandbox_name": sandbox.name,
         "elapsed": time.monotonic() - started,
+        "started_at": started_at,
+        "timings": {
+            "sandbox_start": session.timings["startup"],
+            "sandbox_stop": session.timings["teardown"],
+            "checks": sum(o.duration for o in plugin.outcomes.values()),
+        },
         "budget_exhausted": time.monotonic() >= deadline,
     }
 
