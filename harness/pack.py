@@ -133,43 +133,48 @@ def _template_from_example(pattern: str, example: str) -> str | None:
     return template + example[last:].replace("{", "{{").replace("}", "}}")
 
 
+def _read_submission_table(spec: Path) -> dict[str, Any] | None:
+    """The ``[submission]`` table of a spec file, or None where Python cannot read TOML."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11 has no tomllib: the built-in table must do
+        return None
+    try:
+        table = tomllib.loads(spec.read_text(encoding="utf-8")).get("submission", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise PackError(f"{spec} is not valid TOML: {exc}") from None
+    return table if isinstance(table, dict) else {}
+
+
 def load_rule(assignment: str, graders_dir: Path | None = None) -> Rule:
     """The naming rule and required files of ``assignment``: its spec file, else the table."""
     builtin = ASSIGNMENTS.get(assignment)
     spec = (graders_dir or GRADERS_DIR) / assignment / "assignment.toml"
-    if spec.is_file():
-        try:
-            import tomllib
-        except ImportError:  # Python < 3.11: the built-in table must do
-            tomllib = None
-        if tomllib is not None:
-            try:
-                sub = tomllib.loads(spec.read_text(encoding="utf-8")).get("submission", {})
-            except tomllib.TOMLDecodeError as exc:
-                raise PackError(f"{spec} is not valid TOML: {exc}") from None
-            pattern = sub.get("filename")
-            example = sub.get("filename_example")
-            template = None
-            if isinstance(pattern, str) and isinstance(example, str):
-                template = _template_from_example(pattern, example)
-            if template is None and builtin is not None:
-                template = str(builtin["filename"])
-            if template is None:
-                raise PackError(
-                    f"{spec}: [submission] needs a filename pattern and a "
-                    "filename_example that matches it, to know how to name the ZIP"
-                )
-            required = sub.get("required")
-            if not isinstance(required, list):
-                required = list(builtin["required"]) if builtin else []
-            report = tuple(builtin["report"]) if builtin else ()
-            return Rule(
-                template=template,
-                required=tuple(str(r) for r in required),
-                report=report,
-                pattern=pattern if isinstance(pattern, str) else None,
-                source=str(spec),
+    sub = _read_submission_table(spec) if spec.is_file() else None
+    if sub is not None:
+        pattern = sub.get("filename")
+        example = sub.get("filename_example")
+        template = None
+        if isinstance(pattern, str) and isinstance(example, str):
+            template = _template_from_example(pattern, example)
+        if template is None and builtin is not None:
+            template = str(builtin["filename"])
+        if template is None:
+            raise PackError(
+                f"{spec}: [submission] needs a filename pattern and a "
+                "filename_example that matches it, to know how to name the ZIP"
             )
+        required = sub.get("required")
+        if not isinstance(required, list):
+            required = list(builtin["required"]) if builtin else []
+        report = tuple(builtin["report"]) if builtin else ()
+        return Rule(
+            template=template,
+            required=tuple(str(r) for r in required),
+            report=report,
+            pattern=pattern if isinstance(pattern, str) else None,
+            source=str(spec),
+        )
     if builtin is None:
         known = ", ".join(sorted(ASSIGNMENTS))
         raise PackUsageError(
@@ -189,8 +194,9 @@ _VALUE = re.compile(r"^[^\W_](?:[\w'-]*[^\W_])?$")  # letters and digits, inner 
 def zip_name(rule: Rule, *, student_id: str, surname: str | None = None) -> str:
     """The ZIP's file name for this student, checked against the rule's pattern."""
     fields = re.findall(r"(?<!\{)\{(\w+)\}", rule.template)
-    values = {}
+    values: dict[str, str] = {}
     for name in fields:
+        value: str | None
         if name == "id":
             value, option = student_id, "--id"
         elif "name" in name:  # surname, lastname, name, family_name, ...

@@ -314,9 +314,10 @@ def score(
     if grader_errors:
         flags.append(GRADER_ERROR)
 
+    timed_out = sum(1 for o in outcomes if o["kind"] in ("timeout", "budget"))
     if harness_problems or grader_errors:
         status = Status.HARNESS_ERROR
-    elif "timeout" in flags:
+    elif timed_out:
         status = Status.TIMEOUT
     else:
         status = Status.GRADED
@@ -331,6 +332,13 @@ def score(
             f"Grading stopped at the time limit of {limits.timeout:.0f} s; "
             "checks that did not run score zero.",
         )
+    elif timed_out:
+        summary.insert(
+            0,
+            f"{timed_out} check(s) stopped because your code did not finish within "
+            f"{limits.call_timeout:.0f} s; the other checks ran normally.",
+        )
+    summary += list(worker.get("notes", []))
     if "out_of_memory" in flags:
         summary.insert(0, f"Your code ran out of memory (limit {limits.memory // 1024**2} MiB).")
     summary += harness_problems
@@ -343,7 +351,11 @@ def score(
         checks=tuple(checks),
         execution_time=elapsed,
         output="\n".join(summary),
-        reason="timeout" if status is Status.TIMEOUT else ("harness" if harness_problems else ""),
+        reason=(
+            flags[0]
+            if status is Status.TIMEOUT
+            else ("harness" if harness_problems or grader_errors else "")
+        ),
         source=source,
         input_hash=input_hash,
         sandbox=str(worker.get("sandbox", "")),

@@ -201,6 +201,8 @@ class StudentSession:
         self._pending_release: list[int] = []
         self._pending_seed: int | None = None
         self._busy = False
+        #: notes for the report, e.g. what a definitions-only load left unrun
+        self.notes: list[str] = []
         #: seconds spent starting and stopping student processes (for benchmarks)
         self.timings = {"startup": 0.0, "teardown": 0.0}
 
@@ -457,6 +459,8 @@ class StudentSession:
                 during=f"importing {path}",
             )
             recipe = {"path": path, "module": module, "mode": mode, "inject": inject}
+            if info.get("description") and info["description"] not in self.notes:
+                self.notes.append(info["description"])
             object.__setattr__(info["module"], "_origin", ("load", recipe))
             self._modules[key] = info
         return self._modules[key]

@@ -82,4 +82,4 @@ def test_killed_run_keeps_results_and_resumes(folder, tmp_path, how):
     assert (out / "a1" / "results.json").read_bytes() == before
     grades = (out / "grades.csv").read_text()
     assert "a1,graded,1,9,10,10" in grades and "c3,graded,1,9,10,10" in grades
-    assert "b2,graded,0,0,0,10" in grades
+    assert "b2,timeout,0,0,0,10" in grades

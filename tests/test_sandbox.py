@@ -270,3 +270,30 @@ def test_no_cgroups_are_left_behind(bwrap, make_session):
         else []
     )
     assert leftovers == []
+
+
+def test_a_training_script_loads_definitions_only_and_says_so(backend, make_session):
+    script = """
+import numpy as np
+hidden_size = 100
+data = open('textData.txt').read()   # the file is not in the submission
+
+def lossFun(x):
+    return float(np.sum(x)) * hidden_size
+
+while True:   # trains forever at module level
+    pass
+"""
+    s = make_session(backend, {"task2.py": script}, call_timeout=5)
+    m = s.load("task2.py", mode="definitions")
+    assert m.lossFun([1, 2]) == 300.0
+    assert any("left unrun" in n and "while True" in n for n in s.notes), s.notes
+
+
+def test_the_same_seed_gives_the_same_random_numbers(backend, make_session):
+    code = "import random\nimport numpy as np\ndef draw():\n    return [random.random(), float(np.random.rand())]\n"
+    first = make_session(backend, {"m.py": code})
+    second = make_session(backend, {"m.py": code})
+    for s in (first, second):
+        s.reseed(1234)
+    assert first.load("m.py").draw() == second.load("m.py").draw()

@@ -126,6 +126,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
             for o in session.outcomes
         ],
         "versions": session.versions,
+        "notes": session.notes,
         "sandbox": sandbox.describe(),
         "sandbox_name": sandbox.name,
         "elapsed": time.monotonic() - started,

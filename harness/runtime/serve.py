@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.abc
+import importlib.util
 import os
 import random
 import resource
@@ -42,14 +44,56 @@ def _set_limits(args: argparse.Namespace) -> None:
         cap(resource.RLIMIT_AS, args.rlimit_as)
 
 
+class _SeedOnImport(importlib.abc.MetaPathFinder):
+    """Seeds numpy and torch the moment student code first imports them.
+
+    Importing them eagerly would cost every submission torch's two-second import;
+    seeding only those already imported would leave a later import unseeded.
+    """
+
+    seed = 0
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in ("numpy", "torch"):
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        original = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            _seed_module(name, module, self.seed)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+_SEEDER = _SeedOnImport()
+
+
+def _seed_module(name: str, module: Any, seed: int) -> None:
+    if name == "numpy":
+        module.random.seed(seed % (2**32))
+    elif name == "torch":
+        module.manual_seed(seed)
+
+
 def seed_everything(seed: int, *, torch: bool = False) -> None:
     random.seed(seed)
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed(seed % (2**32))
-    if torch or "torch" in sys.modules:
-        import torch as _torch
-
-        _torch.manual_seed(seed)
+    _SEEDER.seed = seed
+    if _SEEDER not in sys.meta_path:
+        sys.meta_path.insert(0, _SEEDER)
+    for name in ("numpy", "torch"):
+        if name in sys.modules:
+            _seed_module(name, sys.modules[name], seed)
+    if torch and "torch" not in sys.modules:
+        import torch as _torch  # noqa: F401  (seeded by the import hook)
 
 
 def _plain(value: Any, depth: int = 0, budget: list[int] | None = None) -> bool:

@@ -1,0 +1,317 @@
+"""Tests for harness/pack.py, the tool students use to name and zip their submission."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from harness import pack as packmod
+from harness.pack import (
+    ASSIGNMENTS,
+    ExitCode,
+    PackError,
+    PackUsageError,
+    _template_from_example,
+    load_rule,
+    main,
+    pack,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+PALINDROME_FILES = (
+    "part1/__init__.py",
+    "part1/dataset.py",
+    "part1/vanilla_rnn.py",
+    "part1/lstm.py",
+    "part1/train.py",
+)
+
+
+def make_folder(root: Path, files=PALINDROME_FILES) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for rel in files:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# {rel}\n")
+    return root
+
+
+@pytest.fixture
+def no_specs(tmp_path: Path) -> Path:
+    """An empty graders folder, so that only the built-in table applies."""
+    path = tmp_path / "graders"
+    path.mkdir()
+    return path
+
+
+def test_palindrome_zip_is_named_surname_id_and_skips_junk(tmp_path, no_specs):
+    folder = make_folder(tmp_path / "work", PALINDROME_FILES + ("report.pdf", "notes/plot.png"))
+    (folder / "part1" / "__pycache__").mkdir()
+    (folder / "part1" / "__pycache__" / "lstm.cpython-311.pyc").write_bytes(b"\0")
+    (folder / "stray.pyc").write_bytes(b"\0")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    (folder / ".ipynb_checkpoints").mkdir()
+    (folder / ".ipynb_checkpoints" / "x-checkpoint.ipynb").write_text("{}")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    with open(folder / "data.bin", "wb") as f:  # sparse: 21 MB on paper, instant
+        f.truncate(21 * 1024**2)
+    (folder / "link.py").symlink_to(folder / "part1" / "lstm.py")
+
+    result = pack(
+        folder,
+        assignment="palindrome-rnn-lstm",
+        student_id="12345678",
+        surname="Doe",
+        out_dir=tmp_path / "out",
+        graders_dir=no_specs,
+    )
+
+    assert result.path == tmp_path / "out" / "Doe-12345678.zip"
+    expected = sorted(PALINDROME_FILES + ("notes/plot.png", "report.pdf"))
+    assert list(result.files) == expected
+    with zipfile.ZipFile(result.path) as archive:
+        assert sorted(archive.namelist()) == expected
+        assert archive.read("part1/lstm.py") == b"# part1/lstm.py\n"
+    skipped = dict(result.skipped)
+    assert "20 MB" in skipped["data.bin"] and "link" in skipped["link.py"]
+    assert any("data.bin" in w for w in result.warnings)
+
+
+def test_missing_required_file_refuses_unless_allowed(tmp_path, no_specs):
+    folder = make_folder(tmp_path / "work", ("part1/lstm.py", "part1/dataset.py", "r.pdf"))
+    with pytest.raises(PackError, match=r"part1/vanilla_rnn\.py, part1/train\.py"):
+        pack(
+            folder,
+            assignment="palindrome-rnn-lstm",
+            student_id="1",
+            surname="Doe",
+            out_dir=tmp_path,
+            graders_dir=no_specs,
+        )
+    assert not (tmp_path / "Doe-1.zip").exists()
+    result = pack(
+        folder,
+        assignment="palindrome-rnn-lstm",
+        student_id="1",
+        surname="Doe",
+        out_dir=tmp_path,
+        allow_missing=True,
+        graders_dir=no_specs,
+    )
+    assert result.path.exists()
+    assert any("lacks the required file(s)" in w for w in result.warnings)
+
+
+def test_required_files_found_one_level_deeper_with_a_note(tmp_path, no_specs):
+    folder = make_folder(tmp_path / "work", tuple(f"code/{f}" for f in PALINDROME_FILES))
+    result = pack(
+        folder,
+        assignment="palindrome-rnn-lstm",
+        student_id="1",
+        surname="Doe",
+        out_dir=tmp_path,
+        graders_dir=no_specs,
+    )
+    assert any("found as code/part1/lstm.py" in w for w in result.warnings)
+    assert any("no report (.pdf)" in w for w in result.warnings)
+
+
+def test_refuses_to_overwrite_without_force(tmp_path, no_specs):
+    folder = make_folder(tmp_path / "work")
+    kwargs = dict(
+        assignment="palindrome-rnn-lstm",
+        student_id="42",
+        surname="Doe",
+        out_dir=tmp_path,
+        graders_dir=no_specs,
+    )
+    first = pack(folder, **kwargs)
+    with pytest.raises(PackError, match="already exists: add --force"):
+        pack(folder, **kwargs)
+    (folder / "part1" / "extra.py").write_text("x = 1\n")
+    second = pack(folder, force=True, **kwargs)
+    assert second.path == first.path and "part1/extra.py" in second.files
+
+
+def test_zip_written_inside_the_folder_does_not_contain_itself(tmp_path, no_specs):
+    folder = make_folder(tmp_path / "work")
+    kwargs = dict(
+        assignment="palindrome-rnn-lstm",
+        student_id="42",
+        surname="Doe",
+        out_dir=folder,
+        graders_dir=no_specs,
+    )
+    pack(folder, **kwargs)
+    result = pack(folder, force=True, **kwargs)
+    assert "Doe-42.zip" not in result.files
+    with zipfile.ZipFile(result.path) as archive:
+        assert "Doe-42.zip" not in archive.namelist()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "expected"),
+    [
+        ("palindrome-lstm-gan", "12345678_assignment3.zip"),
+        ("recurrent-layers-lm", "12345678_assignment3.zip"),
+        ("char-rnn-lab", "12345678_lab5.zip"),
+    ],
+)
+def test_id_only_names_from_the_table(tmp_path, no_specs, assignment, expected):
+    folder = make_folder(tmp_path / "work", ASSIGNMENTS[assignment]["required"])
+    result = pack(
+        folder, assignment=assignment, student_id="12345678", out_dir=tmp_path, graders_dir=no_specs
+    )
+    assert result.path.name == expected
+
+
+def test_surname_is_required_and_checked(tmp_path, no_specs):
+    folder = make_folder(tmp_path / "work")
+    with pytest.raises(PackUsageError, match="give --surname"):
+        pack(
+            folder,
+            assignment="palindrome-rnn-lstm",
+            student_id="1",
+            out_dir=tmp_path,
+            graders_dir=no_specs,
+        )
+    with pytest.raises(PackUsageError, match="letters and digits"):
+        pack(
+            folder,
+            assignment="palindrome-rnn-lstm",
+            student_id="1",
+            surname="van Dijk",
+            out_dir=tmp_path,
+            graders_dir=no_specs,
+        )
+    with pytest.raises(PackUsageError, match="letters and digits"):
+        pack(
+            folder,
+            assignment="palindrome-rnn-lstm",
+            student_id="../1",
+            surname="Doe",
+            out_dir=tmp_path,
+            graders_dir=no_specs,
+        )
+
+
+def test_spec_file_overrides_the_table(tmp_path):
+    graders = tmp_path / "graders"
+    (graders / "palindrome-rnn-lstm").mkdir(parents=True)
+    (graders / "palindrome-rnn-lstm" / "assignment.toml").write_text(
+        "[assignment]\nname = 'palindrome-rnn-lstm'\n"
+        "[submission]\n"
+        "filename = '^(?P<surname>[A-Za-z]+)-(?P<id>[0-9]{8})\\.zip$'\n"
+        "filename_example = 'Doe-12345678.zip'\n"
+        "required = ['part1/lstm.py']\n"
+    )
+    rule = load_rule("palindrome-rnn-lstm", graders)
+    assert rule.template == "{surname}-{id}.zip" and rule.required == ("part1/lstm.py",)
+    folder = make_folder(tmp_path / "work", ("part1/lstm.py",))
+    result = pack(
+        folder,
+        assignment="palindrome-rnn-lstm",
+        student_id="87654321",
+        surname="Roe",
+        out_dir=tmp_path,
+        graders_dir=graders,
+    )
+    assert result.path.name == "Roe-87654321.zip"
+    with pytest.raises(PackUsageError, match="does not match the assignment's naming rule"):
+        pack(
+            folder,
+            assignment="palindrome-rnn-lstm",
+            student_id="123",
+            surname="Roe",
+            out_dir=tmp_path,
+            graders_dir=graders,
+        )
+
+
+def test_template_from_example():
+    assert _template_from_example(r"^(?P<id>[0-9]+)_lab5\.zip$", "1234_lab5.zip") == "{id}_lab5.zip"
+    assert _template_from_example(r"^(?P<id>\d+)\.zip$", "nope.zip") is None
+
+
+def test_unknown_assignment_is_a_usage_error(tmp_path, no_specs, capsys):
+    code = main(
+        ["--assignment", "no-such-thing", "--id", "1", "--graders", str(no_specs), str(tmp_path)]
+    )
+    assert code == ExitCode.USAGE
+    assert "unknown assignment 'no-such-thing'" in capsys.readouterr().err
+
+
+def test_cli_prints_the_path_and_the_files(tmp_path, no_specs, capsys):
+    folder = make_folder(tmp_path / "work")
+    argv = [
+        "--assignment",
+        "palindrome-rnn-lstm",
+        "--id",
+        "12345678",
+        "--surname",
+        "Doe",
+        "--out",
+        str(tmp_path),
+        "--graders",
+        str(no_specs),
+        str(folder),
+    ]
+    assert main(argv) == ExitCode.OK
+    captured = capsys.readouterr()
+    assert f"wrote {tmp_path / 'Doe-12345678.zip'} with 5 file(s)" in captured.out
+    assert "  part1/vanilla_rnn.py" in captured.out
+    assert "no report (.pdf)" in captured.err
+    assert main(argv) == ExitCode.NOT_PACKED
+    assert "--force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("how", [["-m", "harness.pack"], ["harness/pack.py"]])
+def test_runs_as_a_module_and_as_a_script(tmp_path, how):
+    folder = make_folder(tmp_path / "work")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            *how,
+            "--assignment",
+            "palindrome-rnn-lstm",
+            "--id",
+            "7",
+            "--surname",
+            "Doe",
+            "--out",
+            str(tmp_path),
+            "--graders",
+            str(tmp_path / "none"),
+            str(folder),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "Doe-7.zip").exists()
+
+
+def test_the_student_template_packs(tmp_path):
+    folder = REPO / "student_template" / "palindrome-rnn-lstm"
+    result = pack(
+        folder,
+        assignment="palindrome-rnn-lstm",
+        student_id="12345678",
+        surname="Doe",
+        out_dir=tmp_path,
+    )
+    assert set(ASSIGNMENTS["palindrome-rnn-lstm"]["required"]) <= set(result.files)
+    assert not any("__pycache__" in f for f in result.files)
+
+
+def test_module_has_no_third_party_imports():
+    source = Path(packmod.__file__).read_text()
+    for name in ("torch", "numpy", "click", "rich", "jinja2"):
+        assert f"import {name}" not in source
