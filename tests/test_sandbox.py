@@ -297,3 +297,23 @@ def test_the_same_seed_gives_the_same_random_numbers(backend, make_session):
     for s in (first, second):
         s.reseed(1234)
     assert first.load("m.py").draw() == second.load("m.py").draw()
+
+
+def test_bwrap_mounts_nothing_under_a_tmpfs_it_mounts_later(bwrap, tmp_path, monkeypatch):
+    from harness.sandbox import Job
+    from harness.sandbox import bwrap as bwrap_module
+
+    # As in a CI checkout under /tmp, where the virtual environment lives in /tmp too.
+    monkeypatch.setattr(bwrap_module, "_python_roots", lambda: [Path("/tmp/ci/.venv")])
+    from conftest import small_limits
+
+    job = Job(workdir=tmp_path, channel=tmp_path / "c.sock", runtime_parent=tmp_path,
+              limits=small_limits())
+    args = bwrap.command(job)
+    tmpfs = {args[i + 1]: i for i, a in enumerate(args) if a == "--tmpfs"}
+    for i, a in enumerate(args):
+        if a in ("--ro-bind", "--bind"):
+            dest = args[i + 2]
+            for mount, at in tmpfs.items():
+                if dest.startswith(mount + "/"):
+                    assert i > at, f"{dest} is bound before the tmpfs at {mount} hides it"

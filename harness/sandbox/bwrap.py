@@ -124,6 +124,11 @@ class BwrapSandbox:
                 args += ["--symlink", os.readlink(host), f"/{link}"]
             elif host.is_dir():
                 args += ["--ro-bind", str(host), f"/{link}"]
+        # The tmpfs mounts come before the binds: a later mount hides an earlier one, and
+        # the Python installation itself may live under /tmp (a CI checkout, say).
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--size", str(lim.file_size), "--tmpfs", "/tmp"]
+        args += ["--size", str(lim.file_size), "--tmpfs", SUBMISSION_DIR]
         for name in ETC_ALLOW:
             if (Path("/etc") / name).exists():
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
@@ -134,9 +139,6 @@ class BwrapSandbox:
         args += ["--ro-bind", str(job.channel), CHANNEL_PATH]
         for name, host in job.data.items():
             args += ["--ro-bind", str(host), f"{DATA_ROOT}/{name}"]
-        args += ["--proc", "/proc", "--dev", "/dev"]
-        args += ["--size", str(lim.file_size), "--tmpfs", "/tmp"]
-        args += ["--size", str(lim.file_size), "--tmpfs", SUBMISSION_DIR]
         # Everything else (the skeleton bwrap builds /etc, /opt and /run in) read-only too.
         args += ["--remount-ro", "/"]
         args += ["--chdir", "/tmp"]
