@@ -39,7 +39,10 @@ def zip_name(case: Path, assignment: str) -> str:
     override = case / "_zipname"
     if override.exists():
         return override.read_text().strip()
-    example = find_assignment(assignment).naming.example
+    naming = find_assignment(assignment).naming
+    if re.match(naming.pattern, f"{case.name}.zip"):
+        return f"{case.name}.zip"  # the case folder is already a valid name (Surname-123)
+    example = naming.example
     # "12345678_tiny.zip" -> "<case>_tiny.zip": the case name stands in for the id.
     match = re.match(r"^[0-9]+(.*)$", example)
     suffix = match.group(1) if match else f"-{example}"

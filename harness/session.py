@@ -201,6 +201,9 @@ class StudentSession:
         self._pending_release: list[int] = []
         self._pending_seed: int | None = None
         self._busy = False
+        #: helpers run in every new student process before any student code is loaded
+        #: (e.g. traps for forbidden APIs), as (name, args)
+        self.on_start: list[tuple[str, tuple[Any, ...]]] = []
         #: notes for the report, e.g. what a definitions-only load left unrun
         self.notes: list[str] = []
         #: seconds spent starting and stopping student processes (for benchmarks)
@@ -264,6 +267,8 @@ class StudentSession:
             listener.close()
         self._sock.settimeout(None)
         self.versions = self.request("hello", {}, restart=False)
+        for name, args in self.on_start:
+            self.request("op", {"name": name, "args": list(args), "kwargs": {}}, restart=False)
         self.timings["startup"] += time.monotonic() - began
         if self._pending_seed is not None:
             self.reseed(self._pending_seed)

@@ -131,6 +131,8 @@ class AssignmentSpec:
     checks: tuple[CheckSpec, ...] = ()
     manual: tuple[ManualItem, ...] = ()
     data: tuple[str, ...] = ()
+    #: free-form values for the checks: thresholds, budgets, forbidden APIs ([settings])
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def max_score(self) -> float:
@@ -293,4 +295,5 @@ def load_spec(root: Path) -> AssignmentSpec:
         checks=tuple(checks),
         manual=tuple(manual),
         data=tuple(raw.get("data", {}).get("mount", [])),
+        settings=dict(raw.get("settings", {})),
     )

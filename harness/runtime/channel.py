@@ -10,6 +10,7 @@ Values are JSON with a few tagged forms::
     {"__array__": "a0"}                           numpy array a0 from the blob
     {"__tensor__": "a0", "requires_grad": false}  the same array as a torch tensor
     {"__tuple__": [...]}                          a tuple
+    {"__slice__": [start, stop, step]}            a slice, for indexing remote tensors
     {"__map__": [[key, value], ...]}              a dict whose keys are not all strings
     {"__handle__": 7, "type": "mod.Class", "repr": "...", "shape": [..]}
                                                   an object left in the student process
@@ -118,6 +119,14 @@ class Encoder:
             return {"__tensor__": self._add(array), "requires_grad": bool(value.requires_grad)}
         if isinstance(value, tuple):
             return {"__tuple__": [self.encode(v) for v in value]}
+        if isinstance(value, slice):
+            return {
+                "__slice__": [
+                    self.encode(value.start),
+                    self.encode(value.stop),
+                    self.encode(value.step),
+                ]
+            }
         if isinstance(value, list):
             return [self.encode(v) for v in value]
         if isinstance(value, dict):
@@ -159,6 +168,8 @@ class Decoder:
             return tensor
         if "__tuple__" in value:
             return tuple(self.decode(v) for v in value["__tuple__"])
+        if "__slice__" in value:
+            return slice(*(self.decode(v) for v in value["__slice__"]))
         if "__map__" in value:
             return {self._key(self.decode(k)): self.decode(v) for k, v in value["__map__"]}
         if "__float__" in value:

@@ -227,7 +227,28 @@ def list_files(root: str = ".") -> list[str]:
     return sorted(found)
 
 
+def cpu_only() -> None:
+    from . import shims
+
+    shims.cpu_only()
+
+
+def cuda_requests() -> list[str]:
+    from . import shims
+
+    return shims.cuda_requests()
+
+
+def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]:
+    from . import spy
+
+    return spy.run_script_spied(path, argv)
+
+
 REGISTRY: dict[str, Callable[..., Any]] = {
+    "cpu_only": cpu_only,
+    "cuda_requests": cuda_requests,
+    "run_script_spied": run_script_spied,
     "isinstance": is_instance,
     "parameters": parameters,
     "set_parameters": set_parameters,

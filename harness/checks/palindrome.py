@@ -1,0 +1,351 @@
+"""Driving a student's palindrome model from the grader: build, probe, compare, train.
+
+Shared by the palindrome assignments' checks.  Every function takes the
+``StudentSession`` and remote objects; student code runs only in the sandbox.
+The interface variants real submissions show (EDITIONS.md) are tried in turn and
+the one that works is reported, so a formality never zeroes a student:
+
+- constructor: the skeleton's keyword arguments, then positional, then fewer;
+- input layout: (B, T) floats, (B, T, 1), one-hot (B, T, 10), time-first;
+- output: logits, probabilities or log-probabilities, (B, C) or every step;
+- a batch size baked in at construction (the model is then built per batch size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..session import Remote, StudentError, StudentSession
+from . import cells
+from .context import fail
+
+
+def palindromes(batch: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``batch`` palindromes of ``length`` digits: inputs (B, length-1), targets (B,)."""
+    half = rng.integers(0, 10, size=(batch, (length + 1) // 2))
+    mirrored = np.concatenate([half, half[:, : length // 2][:, ::-1]], axis=1)
+    return mirrored[:, :-1].astype(np.float32), mirrored[:, -1].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the student's forward wants its input and gives its output."""
+
+    name: str
+    describe: str
+    input_dim: int
+
+    def encode(self, digits: np.ndarray) -> torch.Tensor:
+        """(B, T) digits -> the tensor this layout feeds the model."""
+        x = torch.from_numpy(np.asarray(digits, dtype=np.float32))
+        if self.name == "BT":
+            return x
+        if self.name == "BT1":
+            return x.unsqueeze(-1)
+        if self.name == "TB":
+            return x.T.contiguous()
+        if self.name == "TB1":
+            return x.T.unsqueeze(-1).contiguous()
+        one_hot = torch.nn.functional.one_hot(x.long(), 10).float()
+        return one_hot if self.name == "onehot" else one_hot.transpose(0, 1).contiguous()
+
+    def features(self, digits: np.ndarray) -> np.ndarray:
+        """(B, T, D) float64 features the equations see for ``digits``."""
+        x = np.asarray(digits, dtype=np.float64)
+        if self.input_dim == 10:
+            return np.eye(10)[x.astype(int)]
+        return x[..., None]
+
+
+LAYOUTS = (
+    Layout("BT", "inputs (B, T) as the DataLoader gives them", 1),
+    Layout("BT1", "inputs (B, T, 1)", 1),
+    Layout("onehot", "one-hot inputs (B, T, 10)", 10),
+    Layout("TB", "time-first inputs (T, B)", 1),
+    Layout("TB1", "time-first inputs (T, B, 1)", 1),
+    Layout("onehot_TB", "time-first one-hot inputs (T, B, 10)", 10),
+)
+
+
+@dataclass
+class Probe:
+    """What was learned about a student's model class, and the notes for the report."""
+
+    cls: Remote
+    kind: str  #: "rnn" or "lstm"
+    layout: Layout
+    output: str  #: "logits", "probabilities", "log-probabilities"
+    build: Callable[..., Any]
+    batch_fixed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def model(self, *, seq_length: int, hidden: int, batch: int) -> Any:
+        return self.build(seq_length, self.layout.input_dim, hidden, 10, batch)
+
+
+def constructors(cls: Remote) -> list[tuple[str, Callable[..., Any]]]:
+    """Ways to call the constructor: the skeleton's, then the variants students use."""
+
+    def kw(seq, d, h, c, b):  # skeleton A
+        return cls(
+            seq_length=seq, input_dim=d, num_hidden=h, num_classes=c, batch_size=b, device="cpu"
+        )
+
+    def pos(seq, d, h, c, b):
+        return cls(seq, d, h, c, b)
+
+    def pos_nobatch(seq, d, h, c, b):  # skeleton C: no batch_size
+        return cls(seq, d, h, c)
+
+    def kw_hidden(seq, d, h, c, b):  # hidden_dim / output_dim spelling
+        return cls(seq_length=seq, input_dim=d, hidden_dim=h, output_dim=c, batch_size=b)
+
+    return [
+        ("keyword arguments of the skeleton", kw),
+        ("positional arguments", pos),
+        ("positional arguments without batch_size", pos_nobatch),
+        ("hidden_dim/output_dim keywords", kw_hidden),
+    ]
+
+
+def _output(
+    session: StudentSession, model: Any, x: torch.Tensor, batch: int, seq: int
+) -> np.ndarray | None:
+    out = session.fetch(model(x))
+    if not isinstance(out, np.ndarray):
+        return None
+    if out.shape == (batch, 10):
+        return out
+    if out.ndim == 3 and out.shape[-1] == 10:  # every step: keep the last
+        if out.shape[:2] == (batch, seq):
+            return out[:, -1]
+        if out.shape[:2] == (seq, batch):
+            return out[-1]
+    if out.shape == (batch, 1, 10):
+        return out[:, 0]
+    return None
+
+
+def probe(
+    session: StudentSession, cls: Remote, kind: str, *, hidden: int = 12, seq_length: int = 6
+) -> Probe:
+    """Find a constructor call and an input layout under which forward works."""
+    rng = np.random.default_rng(0)
+    errors: list[str] = []
+    for batch in (4, 3):
+        digits, _ = palindromes(batch, seq_length + 1, rng)
+        for ctor_name, build in constructors(cls):
+            for layout in LAYOUTS:
+                try:
+                    model = build(seq_length, layout.input_dim, hidden, 10, batch)
+                    out = _output(session, model, layout.encode(digits), batch, seq_length)
+                except StudentError as exc:
+                    errors.append(f"{ctor_name}, {layout.describe}: {exc.type}: {exc.message}")
+                    continue
+                if out is None:
+                    errors.append(f"{ctor_name}, {layout.describe}: output of the wrong shape")
+                    continue
+                notes = []
+                if ctor_name != "keyword arguments of the skeleton":
+                    notes.append(f"the model was built with {ctor_name}")
+                if layout.name != "BT":
+                    notes.append(f"your forward was given {layout.describe} (accepted)")
+                kind_out = cells.output_kind(out)
+                if kind_out != "logits":
+                    notes.append(f"your forward returns {kind_out} instead of logits (accepted)")
+                found = Probe(cls, kind, layout, kind_out, build, notes=notes)
+                found.batch_fixed = not _works_for(session, found, batch, seq_length, hidden)
+                return found
+    detail = "\n".join(f"  - {e}" for e in errors[:8])
+    fail(f"could not run your model's forward in any of the accepted ways:\n{detail}")
+    raise AssertionError("unreachable")
+
+
+def _works_for(session: StudentSession, found: Probe, batch: int, seq: int, hidden: int) -> bool:
+    other = batch + 2
+    digits, _ = palindromes(other, seq + 1, np.random.default_rng(1))
+    with contextlib.suppress(StudentError):
+        model = found.model(seq_length=seq, hidden=hidden, batch=batch)
+        return _output(session, model, found.layout.encode(digits), other, seq) is not None
+    return False
+
+
+def run_model(session: StudentSession, found: Probe, model: Any, digits: np.ndarray) -> np.ndarray:
+    out = _output(session, model, found.layout.encode(digits), len(digits), digits.shape[1])
+    if out is None:
+        fail("your forward returned an output of the wrong shape")
+    assert out is not None
+    return out
+
+
+def randomise(session: StudentSession, model: Any, seed: int) -> dict[str, np.ndarray]:
+    """Give every parameter of the student's model random values; returns them."""
+    shapes = {n: v.shape for n, v in session.op("parameters", model, want="value").items()}
+    rng = np.random.default_rng(seed)
+    values = {n: rng.normal(scale=0.5, size=s).astype(np.float32) for n, s in shapes.items()}
+    session.op("set_parameters", model, values)
+    return {n: v.astype(np.float64) for n, v in values.items()}
+
+
+@dataclass
+class Comparison:
+    dims: cells.Dims
+    params: dict[str, np.ndarray]
+    features: np.ndarray
+    output: np.ndarray
+    match: cells.Match | None
+    closest: cells.Match | None
+    tried: int
+    #: when no mapping fits: the single mistakes that explain the output exactly
+    mistakes: list[cells.Match] = field(default_factory=list)
+
+    @property
+    def usable(self) -> cells.Match | None:
+        """The mapping to use for further checks: the right one, or a diagnosed one."""
+        return self.match or (self.mistakes[0] if self.mistakes else None)
+
+
+def compare_with_equations(
+    session: StudentSession, found: Probe, *, hidden: int = 12, seq_length: int = 6, seed: int = 0
+) -> Comparison:
+    """Run the student's cell on random weights and search a mapping onto the equations."""
+    model = found.model(seq_length=seq_length, hidden=hidden, batch=5)
+    params = randomise(session, model, seed)
+    digits, _ = palindromes(5, seq_length + 1, np.random.default_rng(seed + 1))
+    out = run_model(session, found, model, digits).astype(np.float64)
+    dims = cells.Dims(D=found.layout.input_dim, H=hidden, C=10)
+    features = found.layout.features(digits)
+    match, closest, tried = cells.find_mapping(found.kind, params, features, out, dims)
+    mistakes = [] if match else cells.diagnose(found.kind, params, features, out, dims)
+    return Comparison(dims, params, features, out, match, closest, tried, mistakes)
+
+
+def explain_mismatch(found: Probe, comparison: Comparison) -> str:
+    kind = found.kind
+    names = sorted(comparison.params)
+    if not comparison.tried:
+        canon = cells.canonical_shapes(kind, comparison.dims)
+        return (
+            "your parameters could not be matched to the equations' weights: you have "
+            + ", ".join(f"{n} {tuple(comparison.params[n].shape)}" for n in names)
+            + "; the equations need "
+            + ", ".join(f"{n} {s}" for n, s in canon.items())
+            + f" (H = {comparison.dims.H}, D = {comparison.dims.D}, C = 10)"
+        )
+    found_mistakes = cells.diagnose(
+        kind, comparison.params, comparison.features, comparison.output, comparison.dims
+    )
+    if found_mistakes:
+        reasons = "; or ".join(cells.variants(kind)[m.variant or ""] for m in found_mistakes)
+        return f"your output matches the equations with one mistake: {reasons}."
+    closest = comparison.closest
+    error = f"{closest.error:.3g}" if closest else "?"
+    return (
+        f"no consistent reading of your {len(names)} parameters reproduces the "
+        f"{'LSTM (Eq. 4-10)' if kind == 'lstm' else 'RNN (Eq. 1-2)'} output: tried "
+        f"{comparison.tried} mappings, the closest is off by {error} (relative). Check each "
+        "equation against your forward, the initial state h(0) = 0 and which step's output "
+        "you return."
+    )
+
+
+def train(
+    session: StudentSession,
+    found: Probe,
+    model: Any,
+    *,
+    length: int,
+    steps: int,
+    lr: float = 1e-3,
+    batch: int = 128,
+    clip: float = 10.0,
+    seed: int = 0,
+    eval_every: int = 50,
+    target: float = 0.99,
+) -> tuple[float, list[tuple[int, float, float]]]:
+    """The grader's own seeded RMSProp loop; returns (held-out accuracy, curve)."""
+    torch_ = session.import_module("torch")
+    functional = session.import_module("torch.nn.functional")
+    params = session.import_module("builtins").list(model.parameters())
+    optimiser = torch_.optim.RMSprop(params, lr=lr)
+    clip_grad = session.import_module("torch.nn.utils").clip_grad_norm_
+    # Look the functions up once: each attribute read is a round trip to the sandbox.
+    loss_fn = {"logits": functional.cross_entropy}.get(found.output, functional.nll_loss)
+    log, zero_grad, step_fn = torch_.log, optimiser.zero_grad, optimiser.step
+    rng = np.random.default_rng(seed)
+    test_digits, test_targets = palindromes(1000, length, np.random.default_rng(seed + 99))
+    curve: list[tuple[int, float, float]] = []
+    accuracy = 0.0
+    for step in range(1, steps + 1):
+        digits, targets = palindromes(batch, length, rng)
+        out = model(found.layout.encode(digits))
+        out = _last_step(out, found, batch, length - 1)
+        if found.output == "probabilities":
+            out = log(out)
+        loss = loss_fn(out, torch.from_numpy(targets))
+        zero_grad()
+        loss.backward()
+        clip_grad(params, clip)
+        step_fn()
+        if step % eval_every == 0 or step == steps:
+            logits = run_model(session, found, model, test_digits)
+            accuracy = float((logits.argmax(axis=1) == test_targets).mean())
+            curve.append((step, float(session.fetch(loss)), accuracy))
+            if accuracy >= target:
+                break
+    return accuracy, curve
+
+
+def _last_step(out: Any, found: Probe, batch: int, seq: int) -> Any:
+    shape = out.remote_shape if isinstance(out, Remote) else None
+    if shape is None or len(shape) == 2:
+        return out
+    if len(shape) == 3 and tuple(shape[:2]) == (batch, seq):
+        return out[:, -1]
+    if len(shape) == 3 and tuple(shape[:2]) == (seq, batch):
+        return out[-1]
+    return out[:, 0]
+
+
+def reference_init(
+    session: StudentSession,
+    model: Any,
+    mapping: cells.ParamMapping,
+    found: Probe,
+    hidden: int,
+    seed: int,
+) -> None:
+    """Standard initial weights (Xavier, zero biases, forget bias 1) through the mapping."""
+    rng = np.random.default_rng(seed)
+    dims = cells.Dims(D=found.layout.input_dim, H=hidden, C=10)
+    canon = {}
+    for name, shape in cells.canonical_shapes(found.kind, dims).items():
+        if len(shape) == 2:
+            bound = np.sqrt(6.0 / (shape[0] + shape[1]))
+            canon[name] = rng.uniform(-bound, bound, size=shape)
+        else:
+            canon[name] = np.ones(shape) if name == "b_f" else np.zeros(shape)
+    shapes = {n: tuple(v.shape) for n, v in session.op("parameters", model, want="value").items()}
+    values = mapping.student_values(canon, shapes)
+    session.op("set_parameters", model, {n: v.astype(np.float32) for n, v in values.items()})
+
+
+def depends_on_parameters(session: StudentSession, found: Probe, *, hidden: int) -> bool:
+    """Whether the model's output changes at all when its parameters change."""
+    model = found.model(seq_length=4, hidden=hidden, batch=6)
+    digits, _ = palindromes(6, 5, np.random.default_rng(5))
+    randomise(session, model, seed=1)
+    first = run_model(session, found, model, digits)
+    randomise(session, model, seed=2)
+    second = run_model(session, found, model, digits)
+    return not np.allclose(first, second)
+
+
+def curve_table(curve: Sequence[tuple[int, float, float]]) -> list[list[Any]]:
+    return [[s, round(loss, 4), round(acc, 4)] for s, loss, acc in curve]
