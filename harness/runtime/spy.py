@@ -20,6 +20,7 @@ MAX_RECORDS = 100_000
 
 def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]:
     import torch
+    from torch.optim.optimizer import register_optimizer_step_post_hook
 
     losses: list[float] = []
     optimisers: list[str] = []
@@ -36,7 +37,7 @@ def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]
             optimisers.append(name)
 
     forward_hook = torch.nn.modules.module.register_module_forward_hook(on_forward)
-    step_hook = torch.optim.optimizer.register_optimizer_step_post_hook(on_step)
+    step_hook = register_optimizer_step_post_hook(on_step)
     # The skeleton runs train.py from the folder above part1/, but students also
     # import siblings directly (from dataset import ...): both must resolve.
     script_dir = os.path.dirname(os.path.abspath(path))
