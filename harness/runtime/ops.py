@@ -261,3 +261,25 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "call_captured": call_captured,
     "list_files": list_files,
 }
+
+
+# -- forbidden-API traps (harness.runtime.traps) ---------------------------------------------
+
+
+def install_traps(forbidden: list[str]) -> dict[str, Any]:
+    """Trap the forbidden APIs (before the submission is imported); says what was trapped."""
+    from . import traps
+
+    traps.install(list(forbidden))
+    return traps.installed()
+
+
+def trap_report() -> list[dict[str, Any]]:
+    """The forbidden-API uses recorded since ``install_traps``."""
+    from . import traps
+
+    return traps.report()
+
+
+REGISTRY["install_traps"] = install_traps
+REGISTRY["trap_report"] = trap_report
