@@ -520,14 +520,22 @@ def diagnose(
 
 
 def reference_gradients(
-    kind: str, canonical: Mapping[str, np.ndarray], x: np.ndarray, targets: np.ndarray
+    kind: str,
+    canonical: Mapping[str, np.ndarray],
+    x: np.ndarray,
+    targets: np.ndarray,
+    variant: str | None = None,
 ) -> tuple[float, dict[str, np.ndarray]]:
-    """Cross-entropy of the last step and its gradients for the canonical parameters."""
+    """Cross-entropy of the last step and its gradients for the canonical parameters.
+
+    With ``variant``, the gradients of the equations with that one mistake: a cell
+    whose forward pass has a known mistake still has its backward pass checked.
+    """
     params = {
         n: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
         for n, v in canonical.items()
     }
-    logits = forward(kind, params, torch.from_numpy(np.asarray(x, dtype=np.float64)))
+    logits = forward(kind, params, torch.from_numpy(np.asarray(x, dtype=np.float64)), variant)
     loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets.astype(np.int64)))
     loss.backward()
     return float(loss), {

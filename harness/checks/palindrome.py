@@ -176,12 +176,40 @@ def _works_for(session: StudentSession, found: Probe, batch: int, seq: int, hidd
     return False
 
 
-def run_model(session: StudentSession, found: Probe, model: Any, digits: np.ndarray) -> np.ndarray:
+def run_model(
+    session: StudentSession,
+    found: Probe,
+    model: Any,
+    digits: np.ndarray,
+    *,
+    chunk: int | None = None,
+) -> np.ndarray:
+    """The model's (B, 10) output for ``digits``; ``chunk`` splits a large batch for a
+    model whose batch size is fixed at construction."""
+    if chunk and len(digits) > chunk:
+        usable = len(digits) - len(digits) % chunk
+        return np.concatenate(
+            [
+                run_model(session, found, model, digits[i : i + chunk])
+                for i in range(0, usable, chunk)
+            ]
+        )
     out = _output(session, model, found.layout.encode(digits), len(digits), digits.shape[1])
     if out is None:
         fail("your forward returned an output of the wrong shape")
     assert out is not None
     return out
+
+
+def loss_of(session: StudentSession, found: Probe, out: Any, targets: np.ndarray) -> Any:
+    """The last-step cross-entropy of the output, whatever form the output takes (remote)."""
+    functional = session.import_module("torch.nn.functional")
+    target = torch.from_numpy(targets)
+    if found.output == "logits":
+        return functional.cross_entropy(out, target)
+    if found.output == "log-probabilities":
+        return functional.nll_loss(out, target)
+    return functional.nll_loss(session.import_module("torch").log(out), target)
 
 
 def randomise(session: StudentSession, model: Any, seed: int) -> dict[str, np.ndarray]:
@@ -279,7 +307,8 @@ def train(
     loss_fn = {"logits": functional.cross_entropy}.get(found.output, functional.nll_loss)
     log, zero_grad, step_fn = torch_.log, optimiser.zero_grad, optimiser.step
     rng = np.random.default_rng(seed)
-    test_digits, test_targets = palindromes(1000, length, np.random.default_rng(seed + 99))
+    test_digits, test_targets = palindromes(1024, length, np.random.default_rng(seed + 99))
+    chunk = batch if found.batch_fixed else None
     curve: list[tuple[int, float, float]] = []
     accuracy = 0.0
     for step in range(1, steps + 1):
@@ -294,8 +323,8 @@ def train(
         clip_grad(params, clip)
         step_fn()
         if step % eval_every == 0 or step == steps:
-            logits = run_model(session, found, model, test_digits)
-            accuracy = float((logits.argmax(axis=1) == test_targets).mean())
+            logits = run_model(session, found, model, test_digits, chunk=chunk)
+            accuracy = float((logits.argmax(axis=1) == test_targets[: len(logits)]).mean())
             curve.append((step, float(session.fetch(loss)), accuracy))
             if accuracy >= target:
                 break

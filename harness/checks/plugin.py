@@ -81,10 +81,15 @@ def _explain(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
         return "skipped", str(getattr(exc, "msg", exc))
     if isinstance(exc, pytest.fail.Exception):
         return "", str(exc)
-    detail = excinfo.getrepr(style="short", chain=False)
+    # Only the grader's own frames: pytest's and pluggy's say nothing to anyone.
+    frames = [
+        f"  {entry.path}:{entry.lineno + 1}: {str(entry.statement).strip()}"
+        for entry in excinfo.traceback
+        if "site-packages" not in str(entry.path)
+    ]
     return GRADER_ERROR, (
         "The grader itself failed on this check; this is not counted as your fault and "
-        f"course staff have been told.\n{excinfo.typename}: {exc}\n{detail}"
+        f"course staff have been told.\n{excinfo.typename}: {exc}\n" + "\n".join(frames[-4:])
     )
 
 

@@ -1,0 +1,152 @@
+"""Train a vanilla RNN or an LSTM to predict the last digit of a palindrome.
+
+Run it from the folder above part1/, either way:
+
+    python -m part1.train --model_type LSTM --input_length 4
+    python part1/train.py --model_type RNN --input_length 4 --device cpu
+
+``--input_length`` counts the input digits: the palindromes have
+``input_length + 1`` digits (hand-out: T digits, the first T - 1 are the input).
+"""
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+if __package__ in (None, ""):
+    # Run as `python part1/train.py`: make the folder above part1/ importable.
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from part1.dataset import PalindromeDataset  # noqa: E402
+from part1.lstm import LSTM  # noqa: E402
+from part1.vanilla_rnn import VanillaRNN  # noqa: E402
+
+
+def train(config):
+
+    assert config.model_type in ('RNN', 'LSTM')
+
+    if config.seed is not None:
+        np.random.seed(config.seed)     # the dataset draws its digits from numpy
+        torch.manual_seed(config.seed)  # the initial weights
+
+    # Initialize the device which to run the model on
+    device = torch.device(config.device)
+
+    # Initialize the model that we are going to use
+    model = None  # TODO: a VanillaRNN or an LSTM, as config.model_type says, on `device`
+
+    # Initialize the dataset and data loader (note the +1: input digits + the target digit)
+    dataset = PalindromeDataset(config.input_length + 1)
+    data_loader = DataLoader(dataset, config.batch_size, num_workers=0)
+
+    # Setup the loss and optimizer
+    criterion = None  # TODO: the cross-entropy loss of Eq. 3
+    optimizer = None  # TODO: RMSProp (required by the hand-out) with config.learning_rate
+
+    if model is None or criterion is None or optimizer is None:
+        raise NotImplementedError(
+            "train() is not implemented yet: create the model (VanillaRNN or LSTM, as "
+            "config.model_type says), nn.CrossEntropyLoss and torch.optim.RMSprop with "
+            "lr=config.learning_rate in part1/train.py")
+
+    for step, (batch_inputs, batch_targets) in enumerate(data_loader):
+
+        # Only for time measurement of step through network
+        t1 = time.time()
+
+        # TODO: move the batch to `device`, compute the logits p(T) with the model, the
+        #       loss with the criterion, reset the gradients and back-propagate.
+        loss = None
+
+        if loss is None:
+            raise NotImplementedError(
+                "train() is not implemented yet: in the training loop compute "
+                "logits = model(batch_inputs), loss = criterion(logits, batch_targets), "
+                "then optimizer.zero_grad() and loss.backward() in part1/train.py")
+
+        # Rescale the gradient so that its norm (over all parameters together) is at
+        # most max_norm. (Question for yourself: why does an RNN need this?)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=config.max_norm)
+
+        # TODO: take the optimizer step, then compute the accuracy of this batch
+        #       (the fraction of sequences whose last digit is predicted right).
+        accuracy = None
+
+        if accuracy is None:
+            raise NotImplementedError(
+                "train() is not implemented yet: after the clipping call optimizer.step() and "
+                "compute the batch accuracy from the logits in part1/train.py")
+
+        loss = float(loss)
+        accuracy = float(accuracy)
+
+        # Just for time measurement
+        t2 = time.time()
+        examples_per_second = config.batch_size / max(t2 - t1, 1e-9)
+
+        if step % config.print_every == 0:
+            print("[{}] Train Step {:04d}/{:04d}, Batch Size = {}, Learning Rate = {}, "
+                  "Examples/Sec = {:.2f}, Accuracy = {:.2f}, Loss = {:.3f}".format(
+                      datetime.now().strftime("%Y-%m-%d %H:%M"), step,
+                      config.train_steps, config.batch_size, config.learning_rate,
+                      examples_per_second, accuracy, loss))
+
+        if step == config.train_steps:
+            break
+
+    print('Done training.')
+    return {'step': step, 'loss': loss, 'accuracy': accuracy}
+
+
+def parse_config(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+    # Model params
+    parser.add_argument('--model_type', type=str, default="RNN",
+                        help="Model type, should be 'RNN' or 'LSTM'")
+    parser.add_argument('--input_length', type=int, default=10,
+                        help='Length of an input sequence')
+    parser.add_argument('--input_dim', type=int, default=1,
+                        help='Dimensionality of input sequence')
+    parser.add_argument('--num_classes', type=int, default=10,
+                        help='Dimensionality of output sequence')
+    parser.add_argument('--num_hidden', type=int, default=128,
+                        help='Number of hidden units in the model')
+    parser.add_argument('--batch_size', type=int, default=128,
+                        help='Number of examples to process in a batch')
+    parser.add_argument('--learning_rate', type=float, default=0.001,
+                        help='Learning rate')
+    parser.add_argument('--train_steps', type=int, default=10000,
+                        help='Number of training steps')
+    parser.add_argument('--max_norm', type=float, default=10.0)
+    parser.add_argument('--device', type=str, default="cuda:0",
+                        help="Training device 'cpu' or 'cuda:0' (falls back to cpu without CUDA)")
+
+    # Extras, not in the original skeleton
+    parser.add_argument('--print_every', type=int, default=100,
+                        help='Print the loss and accuracy every this many steps')
+    parser.add_argument('--seed', type=int, default=None,
+                        help='Seed numpy and torch for a reproducible run')
+
+    config = parser.parse_args(argv)
+    if config.device.startswith('cuda') and not torch.cuda.is_available():
+        print(f"CUDA is not available: training on the cpu instead of {config.device}")
+        config.device = 'cpu'
+    return config
+
+
+if __name__ == "__main__":
+
+    # Parse training configuration
+    config = parse_config()
+
+    # Train the model
+    train(config)
