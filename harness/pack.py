@@ -43,7 +43,7 @@ ASSIGNMENTS: dict[str, dict[str, Any]] = {
     },
     "palindrome-lstm-gan": {
         "filename": "{id}_assignment3.zip",
-        "required": ("lstm.py", "train.py", "my_gan.py"),
+        "required": ("part1/lstm.py", "part1/train.py", "part1/dataset.py", "part2/my_gan.py"),
         "report": (".pdf", ".ipynb"),
     },
     "recurrent-layers-lm": {
