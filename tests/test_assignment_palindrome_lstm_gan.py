@@ -14,16 +14,15 @@ named ``lstm``, ``train``, ``my_gan``..., which must not meet in one interpreter
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from public_tests import ENV, copy_template, run_public_tests
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "palindrome-lstm-gan"
@@ -32,13 +31,6 @@ REFERENCE = REPO / "reference" / ASSIGNMENT
 JUDGE = REPO / "graders" / ASSIGNMENT / "judge"
 STUDENT_FILES = {"part1": ("lstm.py", "train.py"), "part2": ("my_gan.py",)}
 GIVEN_FILES = {"part1": ("dataset.py",), "part2": ("mnist.py",)}
-ENV = {
-    **os.environ,
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "MPLBACKEND": "Agg",
-}
 
 
 def run_python(code: str, cwd: Path, timeout: int = 300) -> str:
@@ -55,44 +47,16 @@ def run_python(code: str, cwd: Path, timeout: int = 300) -> str:
     return proc.stdout
 
 
-def run_public_tests(folder: Path, report: Path) -> dict[str, tuple[str, str]]:
-    """Run the public tests in ``folder``; return {test id: (outcome, message)}."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
-        cwd=folder,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert report.exists(), f"pytest wrote no report:\n{proc.stdout}\n{proc.stderr}"
-    results = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        test_id = f"{case.get('classname')}::{case.get('name')}"
-        outcome, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                outcome, message = child.tag, child.get("message", "") or (child.text or "")
-        results[test_id] = (outcome, message)
-    assert results, f"no tests ran:\n{proc.stdout[-3000:]}"
-    return results
-
-
-def copy_template(dest: Path) -> Path:
-    shutil.copytree(TEMPLATE, dest, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    return dest
-
-
 @pytest.fixture(scope="module")
 def blank_results(tmp_path_factory) -> dict[str, tuple[str, str]]:
     base = tmp_path_factory.mktemp("blank")
-    return run_public_tests(copy_template(base / ASSIGNMENT), base / "report.xml")
+    return run_public_tests(copy_template(ASSIGNMENT, base / ASSIGNMENT), base / "report.xml")
 
 
 @pytest.fixture(scope="module")
 def solved_results(tmp_path_factory) -> dict[str, tuple[str, str]]:
     base = tmp_path_factory.mktemp("solved")
-    folder = copy_template(base / ASSIGNMENT)
+    folder = copy_template(ASSIGNMENT, base / ASSIGNMENT)
     for part in ("part1", "part2"):
         for path in (REFERENCE / part).glob("*.py"):
             if path.name != "report.py":
