@@ -36,6 +36,11 @@ def test_arrays_and_tensors_keep_dtype_shape_and_grad_flag():
     assert out["ten"].dtype == torch.float64
 
 
+def test_non_finite_numpy_scalars_survive():
+    out = roundtrip([np.float64("nan"), np.float32("inf"), np.float64(-np.inf)])
+    assert np.isnan(out[0]) and out[1] == float("inf") and out[2] == float("-inf")
+
+
 def test_non_string_keys_are_kept():
     out = roundtrip({1: "a", (2, 3): "b"})
     assert out == {1: "a", (2, 3): "b"}

@@ -105,6 +105,8 @@ class Encoder:
         if value is None or isinstance(value, bool | int | str):
             return value
         if isinstance(value, float):
+            # float() first: numpy's float64 is a float whose repr is "np.float64(nan)".
+            value = float(value)
             return value if math.isfinite(value) else {"__float__": repr(value)}
         if isinstance(value, Handle):
             return value.to_json()
