@@ -21,14 +21,27 @@ ENV = {
     "PYTHONDONTWRITEBYTECODE": "1",
     "MPLBACKEND": "Agg",
 }
+ENV.pop("LM_FILE", None)  # recurrent-layers-lm's switch between its module and notebook
 
 
-def run_public_tests(folder: Path, report: Path) -> dict[str, tuple[str, str]]:
-    """Run the public tests in ``folder``; return {test id: (outcome, message)}."""
+def run_public_tests(
+    folder: Path, report: Path, *args: str, **env: str
+) -> dict[str, tuple[str, str]]:
+    """Run the public tests in ``folder`` (extra pytest ``args``, environment ``env``);
+    return {test id: (outcome, message)}."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            *args,
+        ],
         cwd=folder,
-        env=ENV,
+        env={**ENV, **env},
         capture_output=True,
         text=True,
         timeout=300,
