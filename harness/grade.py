@@ -219,10 +219,10 @@ def cli(
                 on_event=on_event,
             )
     except UsageError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         sys.exit(ExitCode.USAGE_ERROR)
     except HarnessError as exc:
-        console.print(f"[red]harness error:[/] {exc}")
+        console.print(f"[red]harness error:[/] {exc}", soft_wrap=True)
         sys.exit(ExitCode.HARNESS_ERROR)
     _summary(console, batch)
     if "local" in batch.sandbox:
