@@ -7,8 +7,8 @@ def test_file_imports(checks, student, model_class, part):
     checks.check_file(student, model_class, part)
 
 
-def test_no_forbidden_api(checks, request, forbidden_uses, evidence):
-    checks.check_forbidden(request, forbidden_uses, evidence)
+def test_no_forbidden_api(checks, request, forbidden_uses, settings, evidence):
+    checks.check_forbidden(request, forbidden_uses, settings, evidence)
 
 
 def test_interface(checks, student, probe, part, settings, evidence):

@@ -1,0 +1,344 @@
+"""Fixtures and check bodies shared by the palindrome assignments' graders (a pytest plugin).
+
+A grader's ``conftest.py`` enables it with ``pytest_plugins = [__name__ of this module]``
+and defines two fixtures: ``model_files`` ({KIND: (path, module, class)}, each test file
+setting ``KIND``) and ``given_files`` (files of the skeleton the student does not write).
+The spec's ``[settings]`` give ``forbidden``, ``forbidden_message``, ``forbidden_voids``,
+``hidden``, ``train_hidden`` and ``accuracy``. Test files reach the check bodies through
+the ``checks`` fixture the conftest builds from ``CHECKS`` (pytest's importlib mode keeps
+test files from importing their conftest).
+"""
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from harness.checks import cells, fail
+from harness.checks import palindrome as pal
+from harness.checks.forbidden import describe as describe_uses
+from harness.checks.forbidden import find_forbidden
+from harness.session import StudentError
+
+
+@dataclass(frozen=True)
+class Part:
+    kind: str
+    path: str
+    module: str
+    cls: str
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prepare_student(student, spec):
+    # Before any student code loads: CUDA requests go to the CPU, forbidden APIs are watched.
+    student.on_start.append(("cpu_only", ()))
+    student.on_start.append(("install_traps", (spec.settings["forbidden"],)))
+
+
+@pytest.fixture(scope="session")
+def settings(spec):
+    return spec.settings
+
+
+@pytest.fixture(scope="module")
+def part(request, model_files):
+    return Part(request.module.KIND, *model_files[request.module.KIND])
+
+
+@pytest.fixture(scope="module")
+def model_class(student, part):
+    module = student.load(part.path, module=part.module)
+    names = student.op("dir", module)
+    if part.cls not in names:
+        classes = ", ".join(n for n in names if n[:1].isupper()) or "none"
+        fail(f"{part.path} defines no class {part.cls} (it defines: {classes})")
+    return getattr(module, part.cls)
+
+
+@pytest.fixture(scope="module")
+def probe(student, model_class, part, settings):
+    return pal.probe(student, model_class, part.kind, hidden=settings["hidden"])
+
+
+@pytest.fixture(scope="module")
+def comparison(student, probe, settings):
+    return pal.compare_with_equations(student, probe, hidden=settings["hidden"])
+
+
+def own_files(submission, part, model_files, given_files):
+    """The part's file and the helper modules beside it (not the given files, nor the
+    other part's model)."""
+    files = {part.path: submission.source(part.path)}
+    folder = part.path.rsplit("/", 1)[0] + "/" if "/" in part.path else ""
+    others = {f[0] for f in model_files.values()}
+    for path in submission.python_files():
+        rel = path.relative_to(submission.root).as_posix()
+        if rel.startswith(folder) and rel not in set(given_files) | others and rel not in files:
+            files[rel] = path.read_text(encoding="utf-8", errors="replace")
+    return files
+
+
+@pytest.fixture(scope="module")
+def forbidden_uses(
+    request, student, submission, part, settings, model_class, model_files, given_files
+):
+    """Static uses in the part's files, then uses trapped while the model runs."""
+    files = own_files(submission, part, model_files, given_files)
+    uses = find_forbidden(files, forbidden=settings["forbidden"])
+    text = describe_uses(uses) if uses else ""
+    # Running the model is best effort: a model that cannot run is judged by other checks.
+    with contextlib.suppress(Exception):
+        probe = request.getfixturevalue("probe")
+        model = probe.model(seq_length=4, hidden=settings["hidden"], batch=2)
+        pal.run_model(student, probe, model, np.zeros((2, 4)))
+    trapped = [
+        r
+        for r in student.op("trap_report", want="value")
+        if any(str(r.get("file", "")).endswith(f) for f in files)
+    ]
+    lines = [
+        f"{str(r['file']).removeprefix('/submission/')}:{r['line']}: {r['api']} ran while your "
+        f"model ran: {r.get('code', '')}"
+        for r in trapped
+    ]
+    return "\n".join(t for t in [text, *lines] if t)
+
+
+def check_file(student, model_class, part):
+    """The class exists and is no longer the blank skeleton (it does not raise
+    NotImplementedError when built)."""
+    errors = []
+    for _, build in pal.constructors(model_class):
+        try:
+            build(5, 1, 4, 10, 2)
+            return
+        except StudentError as exc:
+            if exc.type == "NotImplementedError":
+                fail(f"{part.cls} is still the blank skeleton: {exc.message}")
+            errors.append(f"{exc.type}: {exc.message}")
+    fail(f"{part.cls} could not be built with the skeleton's arguments: " + "; ".join(errors[-2:]))
+
+
+def check_forbidden(request, forbidden_uses, settings, evidence):
+    # An empty model trivially uses nothing forbidden: the check needs a model that runs.
+    try:
+        request.getfixturevalue("probe")
+    except BaseException as exc:  # the probe's own failure says what is wrong
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        fail(
+            "not checked yet: your model must run before it can be checked for forbidden "
+            "APIs (see the interface check)"
+        )
+    if forbidden_uses:
+        evidence.text(name="forbidden", title="Forbidden API uses", text=forbidden_uses)
+        fail(f"{settings['forbidden_message']}; found:\n" + forbidden_uses)
+
+
+def not_done_by_forbidden_api(forbidden_uses, settings, kind):
+    """A forbidden API doing the work voids the checks of that work (spec: forbidden_voids)."""
+    if forbidden_uses and kind in settings.get("forbidden_voids", []):
+        fail(
+            "not counted: part of this model's work is done by an API the hand-out forbids "
+            "(see the forbidden-API check)"
+        )
+
+
+def check_interface(student, probe, part, settings, evidence):
+    if probe.notes:
+        evidence.text(
+            name="variants", title="Interface variants accepted", text="\n".join(probe.notes)
+        )
+    if probe.batch_fixed:
+        fail(
+            f"{part.cls} only works for the batch size given to its constructor: build the "
+            "initial state in forward from x.shape[0], so any batch size works"
+        )
+    model = probe.model(seq_length=5, hidden=settings["hidden"], batch=3)
+    for batch in (1, 3, 8):
+        out = pal.run_model(student, probe, model, np.zeros((batch, 5)))
+        assert out.shape == (batch, 10), f"expected output (B, 10) = ({batch}, 10), got {out.shape}"
+    shapes = student.op("parameters", model, want="value")
+    dims = cells.Dims(D=probe.layout.input_dim, H=settings["hidden"], C=10)
+    count = sum(int(np.prod(v.shape)) for v in shapes.values())
+    expected = cells.parameter_count(part.kind, dims)
+    gates = 4 if part.kind == "lstm" else 1
+    # PyTorch's convention of two biases per gate (b_ih + b_hh) adds 4H harmless numbers.
+    if count not in (expected, expected + gates * dims.H):
+        fail(
+            f"{part.cls} has {count} trainable numbers; the equations have {expected} for "
+            f"D = {dims.D}, H = {dims.H}, C = 10 "
+            + (
+                "(4 (H D + H H + H) + C H + C)"
+                if part.kind == "lstm"
+                else "(H D + H H + H + C H + C)"
+            )
+        )
+
+
+def check_equations(probe, comparison, evidence):
+    if comparison.match is None:
+        fail(pal.explain_mismatch(probe, comparison))
+    evidence.text(
+        name="mapping",
+        title="How your parameters were matched",
+        text=comparison.match.mapping.description,
+    )
+
+
+@pytest.fixture(scope="module")
+def gradient_problems(student, probe, comparison, part, settings):
+    """{canonical name: what is wrong with its gradient}; None if they cannot be compared.
+
+    With a diagnosed forward mistake the gradients are compared with that mistake's own
+    gradients, so the backward pass is judged on its own.
+    """
+    usable = comparison.usable
+    if usable is None:
+        return None
+    model = probe.model(seq_length=6, hidden=settings["hidden"], batch=5)
+    shapes = {n: v.shape for n, v in student.op("parameters", model, want="value").items()}
+    rng = np.random.default_rng(11)
+    canon = {
+        n: rng.normal(scale=0.5, size=s)
+        for n, s in cells.canonical_shapes(part.kind, comparison.dims).items()
+    }
+    values = usable.mapping.student_values(canon, shapes)
+    student.op("set_parameters", model, {n: v.astype(np.float32) for n, v in values.items()})
+    digits, targets = pal.palindromes(5, 7, rng)
+    student.op("zero_grad", model)
+    out = pal._last_step(model(probe.layout.encode(digits)), probe, 5, 6)
+    pal.loss_of(student, probe, out, targets).backward()
+    got = cells.canonical_gradients(usable.mapping, student.op("gradients", model, want="value"))
+    features = probe.layout.features(digits)
+    _, expected = cells.reference_gradients(part.kind, canon, features, targets, usable.variant)
+    problems: dict[str, str] = {}
+    for name, want in expected.items():
+        have = got.get(name)
+        if have is None or not np.any(have):
+            if np.any(want):
+                problems[name] = f"no gradient reached {name}"
+            continue
+        err = float(np.max(np.abs(have - want)) / max(1e-3, float(np.max(np.abs(want)))))
+        if err > 1e-3:
+            problems[name] = f"d loss / d {name} is off by {err:.3g} (relative)"
+    return problems
+
+
+def check_gradients(gradient_problems, part):
+    if gradient_problems is None:
+        fail(
+            "the gradients could not be compared because the forward pass matches neither "
+            "the equations nor a known single mistake (see that check)"
+        )
+    if not gradient_problems:
+        return
+    names = set(gradient_problems)
+    output_only = {"W_ph", "b_p"}
+    hint = ""
+    if names and not names & output_only and all(n.startswith(("W_", "b_")) for n in names):
+        if all(n.endswith("h") and n.startswith("W_") for n in names):
+            hint = (
+                "Only the recurrent weights are affected, so back-propagation through time "
+                "is cut: is h (or c) detached inside the loop (.detach(), .data, "
+                "torch.no_grad())?"
+            )
+        elif all(p.startswith("no gradient") for p in gradient_problems.values()):
+            hint = (
+                "Only the output layer W_ph, b_p receives gradients: the hidden state is "
+                "detached from the graph before the output (.detach(), .data, "
+                "torch.no_grad()), so the cell itself can never learn."
+            )
+    fail(
+        "the forward pass is right but the gradients are not:\n  "
+        + "\n  ".join(sorted(gradient_problems.values()))
+        + (f"\n{hint}" if hint else "")
+    )
+
+
+@dataclass
+class Trainer:
+    """Everything a training check needs, and the shortest length that failed so far."""
+
+    student: object
+    probe: object
+    comparison: object
+    gradient_problems: object
+    part: Part
+    settings: dict
+    evidence: object
+    failed_at: int | None = None
+
+
+@pytest.fixture(scope="module")
+def trainer(student, probe, comparison, gradient_problems, part, settings):
+    return Trainer(student, probe, comparison, gradient_problems, part, settings, None)
+
+
+@pytest.fixture(autouse=True)
+def _trainer_evidence(request, evidence):
+    # The evidence recorder is per check; the module-scoped trainer needs the current one.
+    if "trainer" in request.fixturenames:
+        request.getfixturevalue("trainer").evidence = evidence
+
+
+def check_training(trainer, *, length, steps):
+    student, probe, comparison = trainer.student, trainer.probe, trainer.comparison
+    part, settings, evidence = trainer.part, trainer.settings, trainer.evidence
+    gradient_problems = trainer.gradient_problems
+    shorter = trainer.failed_at
+    if shorter is not None and shorter < length:
+        fail(f"not attempted: the model did not learn palindromes of length {shorter}")
+    if not pal.depends_on_parameters(student, probe, hidden=settings["hidden"]):
+        fail(
+            "your model's output does not change when its parameters change, so it cannot "
+            "learn: it predicts from the input digits directly instead of running the "
+            f"{'LSTM' if part.kind == 'lstm' else 'RNN'}"
+        )
+    H = settings["train_hidden"]
+    model = probe.model(seq_length=length - 1, hidden=H, batch=128)
+    accuracy, curve = pal.train(
+        student, probe, model, length=length, steps=steps, target=settings["accuracy"]
+    )
+    note = ""
+    # Judge the cell, not the initialisation the hand-out left to the student: a cell with
+    # right gradients that learned too slowly gets a second run from standard weights.
+    if accuracy < settings["accuracy"] and comparison.usable is not None and not gradient_problems:
+        model = probe.model(seq_length=length - 1, hidden=H, batch=128)
+        pal.reference_init(student, model, comparison.usable.mapping, probe, H, seed=0)
+        accuracy, curve2 = pal.train(
+            student, probe, model, length=length, steps=steps, target=settings["accuracy"]
+        )
+        curve = curve + [(s + steps, loss, acc) for s, loss, acc in curve2]
+        note = " (with standard initial weights: yours made learning slower)"
+    evidence.table(
+        name=f"training-{length}",
+        title=f"Training on palindromes of length {length}",
+        columns=["step", "loss", "held-out accuracy"],
+        rows=pal.curve_table(curve),
+    )
+    if accuracy < settings["accuracy"]:
+        trainer.failed_at = length
+        fail(
+            f"after {steps} RMSProp steps (lr 0.001, batch 128, hidden {H}, gradient norm "
+            f"clipped to 10) the accuracy on palindromes of length {length} is "
+            f"{accuracy:.1%}; near-perfect ({settings['accuracy']:.0%}) is expected"
+        )
+    if note:
+        evidence.text(name=f"training-{length}-note", text=f"reached {accuracy:.1%}{note}")
+
+
+CHECKS = {
+    name: globals()[name]
+    for name in (
+        "check_file",
+        "check_forbidden",
+        "not_done_by_forbidden_api",
+        "check_interface",
+        "check_equations",
+        "check_gradients",
+        "check_training",
+    )
+}
