@@ -146,6 +146,13 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
 @click.option(
     "--keep-work", is_flag=True, help="Keep unpacked submissions under OUT/.work for inspection."
 )
+@click.option(
+    "--manual",
+    "manual_scores",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CSV of a TA's marks for the manual items (columns id, item, score, comment).",
+)
 @click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
 def cli(
     submissions: Path | None,
@@ -160,6 +167,7 @@ def cli(
     seed: int,
     accept_misnamed: bool,
     keep_work: bool,
+    manual_scores: Path | None,
     list_assignments: bool,
 ) -> None:
     """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
@@ -216,6 +224,7 @@ def cli(
                 seed=seed,
                 accept_misnamed=accept_misnamed,
                 keep_work=keep_work,
+                manual_scores=manual_scores,
                 on_event=on_event,
             )
     except UsageError as exc:

@@ -7,13 +7,26 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
+from .manual import total as manual_total
 from .results import SubmissionResult
 from .spec import AssignmentSpec
 from .store import write_text_atomic
 
 
 def columns(spec: AssignmentSpec) -> list[str]:
-    return ["id", "status", *[p.key for p in spec.parts], "total", "max", "reason", "source"]
+    # total/max are the automatic points; manual and final add the TA's marks.
+    return [
+        "id",
+        "status",
+        *[p.key for p in spec.parts],
+        "total",
+        "max",
+        "manual",
+        "final",
+        "final_max",
+        "reason",
+        "source",
+    ]
 
 
 def render(spec: AssignmentSpec, results: Iterable[SubmissionResult]) -> str:
@@ -28,6 +41,9 @@ def render(spec: AssignmentSpec, results: Iterable[SubmissionResult]) -> str:
                 *[f"{r.part_scores.get(p.key, 0.0):g}" for p in spec.parts],
                 f"{r.score:g}",
                 f"{r.max_score:g}",
+                f"{manual_total(r.manual):g}",
+                f"{r.score + manual_total(r.manual):g}",
+                f"{spec.max_score:g}",
                 r.reason,
                 r.source,
             ]

@@ -97,6 +97,8 @@ class SubmissionResult:
     limits: dict[str, Any] = field(default_factory=dict)
     part_scores: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per pipeline phase
+    #: manual items (harness.manual): item, title, part, points, score (None: unmarked)
+    manual: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +126,7 @@ class SubmissionResult:
                     "limits": self.limits,
                     "part_scores": self.part_scores,
                     "timings": {k: round(v, 4) for k, v in self.timings.items()},
+                    "manual": list(self.manual),
                 }
             },
         }
@@ -152,6 +155,7 @@ class SubmissionResult:
             limits=dict(h.get("limits", {})),
             part_scores={k: float(v) for k, v in h.get("part_scores", {}).items()},
             timings={k: float(v) for k, v in h.get("timings", {}).items()},
+            manual=tuple(dict(e) for e in h.get("manual", ())),
         )
 
     def replace(self, **changes: Any) -> SubmissionResult:
