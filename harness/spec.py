@@ -130,7 +130,6 @@ class AssignmentSpec:
     parts: tuple[Part, ...] = ()
     checks: tuple[CheckSpec, ...] = ()
     manual: tuple[ManualItem, ...] = ()
-    data: tuple[str, ...] = ()
     #: free-form values for the checks: thresholds, budgets, forbidden APIs ([settings])
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -294,6 +293,5 @@ def load_spec(root: Path) -> AssignmentSpec:
         parts=parts,
         checks=tuple(checks),
         manual=tuple(manual),
-        data=tuple(raw.get("data", {}).get("mount", [])),
         settings=dict(raw.get("settings", {})),
     )

@@ -53,7 +53,6 @@ def small_limits(**changes) -> SandboxLimits:
         processes=64,
         file_size=32 * 1024**2,
         output=8 * 1024,
-        wall=60,
     )
     values.update(changes)
     return SandboxLimits(**values)

@@ -341,9 +341,6 @@ def _classify(
                 out.append(("h", [_Slot(name, transpose, i, k, hc) for i in range(k)]))
         if rows == C and cols == H:
             out.append(("p", [_Slot(name, transpose, 0, 1)]))
-    if shape[0] == shape[1]:
-        # A square matrix could be stored either way round; both are listed above.
-        pass
     return out
 
 

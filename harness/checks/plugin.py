@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import sys
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ class Outcome:
     kind: str = ""  #: "", "student_error", "crash", "timeout", "budget", "skipped", grader_error
     duration: float = 0.0
     phase_failed: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def spec_key(nodeid: str) -> str:

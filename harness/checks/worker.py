@@ -73,7 +73,6 @@ def run(request: WorkerRequest) -> dict[str, Any]:
         processes=limits.processes,
         file_size=limits.file_size,
         output=limits.output,
-        wall=limits.timeout,
     )
     root = Path(request.submission_dir)
     submission = Submission(

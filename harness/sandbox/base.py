@@ -44,7 +44,6 @@ class SandboxLimits:
     processes: int
     file_size: int
     output: int
-    wall: float
 
 
 @dataclass(frozen=True)
