@@ -7,6 +7,7 @@ reachable from here and tested without a subprocess.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import __version__, gradebook, manual
+from . import __version__, gradebook, manual, report
 from .assignments import find_assignment
 from .checks.reference import reference_root
 from .errors import NamingError, UsageError
@@ -58,6 +59,8 @@ class BatchResult:
     skipped: tuple[str, ...]  #: ids whose stored result was still valid
     sandbox: str
     interrupted: bool = False
+    report: report.BuildSummary | None = None  #: the HTML reports written at the end
+    report_error: str = ""  #: why the reports could not be written (a harness fault)
 
     @property
     def harness_errors(self) -> tuple[SubmissionResult, ...]:
@@ -111,7 +114,7 @@ def grader_digest(spec: AssignmentSpec) -> str:
 
 def grade(
     *,
-    submissions: Path,
+    submissions: Path | None,
     assignment: str,
     out: Path,
     jobs: int | None = None,
@@ -124,10 +127,28 @@ def grade(
     accept_misnamed: bool = False,
     keep_work: bool = False,
     manual_scores: Path | None = None,
+    reports_only: bool = False,
+    id_column: str = "id",
+    scale: float | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> BatchResult:
-    """Grade every submission in ``submissions`` and write results under ``out``."""
+    """Grade every submission in ``submissions`` and write results under ``out``.
+
+    At the end ``grades.csv``, ``summary.csv`` and the HTML reports are written for
+    every stored result.  ``reports_only`` grades nothing: it rewrites those files
+    from the results already in ``out`` (``submissions`` may then be None).
+    """
     spec = find_assignment(assignment)
+    gradebook.check_options(id_column=id_column, scale=scale)
+    if reports_only:
+        if manual_scores:
+            raise UsageError(
+                "--manual merges marks while grading (unchanged submissions are not "
+                "regraded); leave out --reports-only"
+            )
+        return rebuild(spec=spec, out=out, id_column=id_column, scale=scale)
+    if submissions is None:
+        raise UsageError("give the folder of submissions to grade")
     limits = spec.limits
     if timeout is not None:
         if timeout <= 0:
@@ -187,6 +208,7 @@ def grade(
         slots.put(i)
     stop = threading.Event()
     graded: list[str] = []
+    report_lock = threading.Lock()
 
     def run_one(sub: Submission, input_hash: str) -> None:
         if stop.is_set():
@@ -221,6 +243,10 @@ def grade(
         )
         write_json_atomic(out / sub.student_id / RESULTS_FILE, result.to_json())
         graded.append(sub.student_id)
+        # Its report now, while other submissions grade: the end-of-run build then only
+        # rewrites pages from figures already drawn.  One at a time (matplotlib).
+        with report_lock, contextlib.suppress(Exception):  # the final build reports faults
+            report.write_student(out, spec, result)
         emit(Event("done", sub, result))
 
     interrupted = False
@@ -247,7 +273,8 @@ def grade(
         spec,
         [s.student_id for s in discover(submissions, spec, accept_misnamed=accept_misnamed)],
     )
-    gradebook.write(out / "grades.csv", spec, results)
+    gradebook.write(out, spec, results, id_column=id_column, scale=scale)
+    built, error = _write_reports(out, spec, results)
     return BatchResult(
         spec=spec,
         out=out,
@@ -256,6 +283,42 @@ def grade(
         skipped=tuple(skipped),
         sandbox=backend.describe(),
         interrupted=interrupted,
+        report=built,
+        report_error=error,
+    )
+
+
+def _write_reports(
+    out: Path, spec: AssignmentSpec, results: Sequence[SubmissionResult]
+) -> tuple[report.BuildSummary | None, str]:
+    # The results and the gradebook are written already: a fault here loses no grade.
+    try:
+        return report.build(out, spec, results), ""
+    except Exception as exc:  # a bug of ours; the command reports it and exits 1
+        return None, f"the HTML reports could not be written: {type(exc).__name__}: {exc}"
+
+
+def rebuild(
+    *, spec: AssignmentSpec, out: Path, id_column: str = "id", scale: float | None = None
+) -> BatchResult:
+    """``--reports-only``: the gradebook and the reports again, from every result in ``out``."""
+    if not out.is_dir():
+        raise UsageError(f"--reports-only: no results folder {str(out)!r}")
+    ids = [d.name for d in out.iterdir() if (d / RESULTS_FILE).is_file()]
+    results = collect(out, spec, ids)
+    if not results:
+        raise UsageError(f"--reports-only: no results of {spec.name} in {str(out)!r}")
+    gradebook.write(out, spec, results, id_column=id_column, scale=scale)
+    built, error = _write_reports(out, spec, results)
+    return BatchResult(
+        spec=spec,
+        out=out,
+        results=tuple(results),
+        graded_now=(),
+        skipped=tuple(r.student_id for r in results),
+        sandbox="none (reports only)",
+        report=built,
+        report_error=error,
     )
 
 

@@ -153,6 +153,23 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     default=None,
     help="CSV of a TA's marks for the manual items (columns id, item, score, comment).",
 )
+@click.option(
+    "--reports-only",
+    is_flag=True,
+    help="Grade nothing: rebuild grades.csv and the HTML reports from the stored results.",
+)
+@click.option(
+    "--id-column",
+    default="id",
+    show_default=True,
+    help="Header of grades.csv's id column, as your course system wants it.",
+)
+@click.option(
+    "--scale",
+    type=float,
+    default=None,
+    help="Rescale grades.csv so full marks are this (e.g. 100); default: the points.",
+)
 @click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
 def cli(
     submissions: Path | None,
@@ -168,14 +185,22 @@ def cli(
     accept_misnamed: bool,
     keep_work: bool,
     manual_scores: Path | None,
+    reports_only: bool,
+    id_column: str,
+    scale: float | None,
     list_assignments: bool,
 ) -> None:
     """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
-    OUT/<id>/results.json (Gradescope format) and OUT/grades.csv."""
+    OUT/<id>/results.json (Gradescope format), OUT/<id>/report.html, OUT/index.html
+    and OUT/grades.csv."""
     console = Console(stderr=False)
     if list_assignments:
         _list(console)
         sys.exit(ExitCode.OK)
+    if reports_only:
+        if assignment is None:
+            raise click.UsageError("give --assignment with --reports-only")
+        _reports_only(console, assignment, out, id_column, scale, manual_scores)
     if submissions is None or assignment is None:
         raise click.UsageError(
             "give the SUBMISSIONS folder and --assignment (or --list-assignments)"
@@ -225,6 +250,8 @@ def cli(
                 accept_misnamed=accept_misnamed,
                 keep_work=keep_work,
                 manual_scores=manual_scores,
+                id_column=id_column,
+                scale=scale,
                 on_event=on_event,
             )
     except UsageError as exc:
@@ -239,8 +266,12 @@ def cli(
     console.print(f"sandbox: {batch.sandbox}")
     console.print(
         f"graded {len(batch.graded_now)}, unchanged and skipped {len(batch.skipped)}; "
-        f"results in [bold]{out.resolve()}[/] (grades.csv, <id>/results.json)"
+        f"results in [bold]{out.resolve()}[/] (index.html, grades.csv, <id>/report.html, "
+        "<id>/results.json)"
     )
+    if batch.report_error:
+        console.print(f"[red]harness error:[/] {batch.report_error}", soft_wrap=True)
+        sys.exit(ExitCode.HARNESS_ERROR)
     if batch.interrupted:
         console.print("[yellow]interrupted: run the same command again to finish the rest[/]")
         sys.exit(ExitCode.INTERRUPTED)
@@ -248,6 +279,37 @@ def cli(
         ids = ", ".join(r.student_id for r in batch.harness_errors)
         console.print(f"[red]harness or grader errors on: {ids} (see their grader.log)[/]")
         sys.exit(ExitCode.HARNESS_ERROR)
+    sys.exit(ExitCode.OK)
+
+
+def _reports_only(
+    console: Console,
+    assignment: str,
+    out: Path,
+    id_column: str,
+    scale: float | None,
+    manual_scores: Path | None,
+) -> None:
+    try:
+        batch = api.grade(
+            submissions=None,
+            assignment=assignment,
+            out=out,
+            reports_only=True,
+            id_column=id_column,
+            scale=scale,
+            manual_scores=manual_scores,
+        )
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        sys.exit(ExitCode.USAGE_ERROR)
+    if batch.report_error or batch.report is None:
+        console.print(f"[red]harness error:[/] {batch.report_error}", soft_wrap=True)
+        sys.exit(ExitCode.HARNESS_ERROR)
+    console.print(
+        f"rebuilt {batch.report.reports} reports, grades.csv and summary.csv from the stored "
+        f"results in {batch.report.seconds:.1f} s: [bold]{batch.report.index.resolve()}[/]"
+    )
     sys.exit(ExitCode.OK)
 
 

@@ -24,7 +24,8 @@ apt_install() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-apt_install bubblewrap
+# bubblewrap: the sandbox; chromium: the report tests open the pages in a headless browser.
+apt_install bubblewrap chromium
 
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

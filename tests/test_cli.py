@@ -79,7 +79,7 @@ def test_grades_skips_unchanged_and_regrades_on_force(tmp_path, folder):
     code, text = run(folder, "-a", "tiny-rnn", "--out", out, "--sandbox", "bwrap")
     assert code == ExitCode.OK, text
     assert "graded 3, unchanged and skipped 0" in text
-    grades = (out / "grades.csv").read_text()
+    grades = (out / "summary.csv").read_text()
     assert "correct,graded,1,9,10,10" in grades
     assert "assignment3,not_graded" in grades
     first = json.loads((out / "correct" / "results.json").read_text())
@@ -92,7 +92,7 @@ def test_grades_skips_unchanged_and_regrades_on_force(tmp_path, folder):
     shutil.copy(EXAMPLES / "wrong-activation_tiny.zip", folder / "correct_tiny.zip")
     code, text = run(folder, "-a", "tiny-rnn", "--out", out, "--sandbox", "bwrap")
     assert "graded 1, unchanged and skipped 2" in text
-    assert "correct,graded,1,2,3,10" in (out / "grades.csv").read_text()
+    assert "correct,graded,1,2,3,10" in (out / "summary.csv").read_text()
 
     code, text = run(
         folder,
@@ -109,7 +109,7 @@ def test_grades_skips_unchanged_and_regrades_on_force(tmp_path, folder):
     )
     assert code == ExitCode.OK
     assert "graded 1," in text
-    assert "assignment3,graded,1,9,10,10" in (out / "grades.csv").read_text()
+    assert "assignment3,graded,1,9,10,10" in (out / "summary.csv").read_text()
 
 
 def test_unknown_only_id_is_a_usage_error(tmp_path, folder):

@@ -70,6 +70,6 @@ def test_every_example_gets_its_verdict(graded):
 @pytest.mark.sandbox
 def test_gradebook_has_one_row_per_submission(graded):
     batch, expected = graded
-    rows = (batch.out / "grades.csv").read_text().splitlines()
+    rows = (batch.out / "summary.csv").read_text().splitlines()
     assert rows[0].startswith("id,status,")
     assert len(rows) == 1 + len(expected)

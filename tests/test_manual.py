@@ -49,7 +49,7 @@ def test_marks_are_merged_without_regrading_and_survive_a_regrade(tmp_path):
     first = api.grade(submissions=folder, assignment="tiny-rnn", out=out, jobs=2)
     unmarked = json.loads((out / "correct" / "results.json").read_text())
     assert unmarked["extra_data"]["harness"]["manual"][0]["score"] is None
-    assert "correct,graded,1,9,10,10,0,10,12," in (out / "grades.csv").read_text()
+    assert "correct,graded,1,9,10,10,0,10,12," in (out / "summary.csv").read_text()
 
     marks = write_csv(tmp_path / "marks.csv", [["correct", "explain", "1.5", "good"]])
     second = api.grade(submissions=folder, assignment="tiny-rnn", out=out, manual_scores=marks)
@@ -58,7 +58,7 @@ def test_marks_are_merged_without_regrading_and_survive_a_regrade(tmp_path):
     entry = stored["extra_data"]["harness"]["manual"][0]
     assert (entry["score"], entry["comment"]) == (1.5, "good")
     assert stored["score"] == 10  # the automatic score is the autograder's, untouched
-    assert "correct,graded,1,9,10,10,1.5,11.5,12," in (out / "grades.csv").read_text()
+    assert "correct,graded,1,9,10,10,1.5,11.5,12," in (out / "summary.csv").read_text()
 
     api.grade(submissions=folder, assignment="tiny-rnn", out=out, force=True)
     again = json.loads((out / "correct" / "results.json").read_text())

@@ -80,6 +80,6 @@ def test_killed_run_keeps_results_and_resumes(folder, tmp_path, how):
     assert proc.returncode == 0, output
     assert "graded 2, unchanged and skipped 1" in output
     assert (out / "a1" / "results.json").read_bytes() == before
-    grades = (out / "grades.csv").read_text()
+    grades = (out / "summary.csv").read_text()
     assert "a1,graded,1,9,10,10" in grades and "c3,graded,1,9,10,10" in grades
     assert "b2,timeout,0,0,0,10" in grades

@@ -1,0 +1,128 @@
+"""Reports: graded results turned into pages a TA reads and a student learns from.
+
+``build(out, spec, results)`` writes
+
+* ``OUT/<id>/report.html`` for every submission: scores, every check (failures first
+  and open), the evidence the checks recorded (figures embedded, curves drawn from
+  numbers), mismatches as tables, forbidden-API uses with their code, the manual
+  items, the student's captured output (escaped, truncated) and how it was run;
+* ``OUT/index.html``: every submission in a sortable table, the ones not graded with
+  their reason, a score histogram, each check's pass rate and the commonest failures.
+
+Each page is one self-contained file (inline styles, images as data URIs, no request
+to any other host).  The steps: ``view`` (results -> plain data), ``plots``
+(matplotlib figures, cached by content under ``OUT/.report-cache/``), ``render``
+(jinja2 with autoescape).  ``harness.api.grade`` calls ``build`` at the end of every
+run (having written each submission's page as soon as it was graded, so the figures
+are drawn while the others grade), and ``--reports-only`` calls it on the stored
+results without grading.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..results import SubmissionResult
+from ..spec import AssignmentSpec
+from ..store import write_text_atomic
+from . import plots, render, view
+
+REPORT_FILE = "report.html"
+INDEX_FILE = "index.html"
+CACHE_DIR = ".report-cache"
+
+__all__ = [
+    "INDEX_FILE",
+    "REPORT_FILE",
+    "BuildSummary",
+    "build",
+    "index_page",
+    "student_page",
+    "write_student",
+]
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    index: Path
+    reports: int
+    figures_drawn: int  #: figures drawn now (the rest came from the cache)
+    seconds: float
+
+
+def student_page(
+    result: SubmissionResult,
+    spec: AssignmentSpec,
+    out: Path,
+    cache: plots.FigureCache,
+    *,
+    generated: str,
+) -> str:
+    """The HTML of one submission's report."""
+    return render.render(
+        "student.html.j2", generated=generated, s=view.student_view(result, spec, out, cache)
+    )
+
+
+def write_student(
+    out: Path,
+    spec: AssignmentSpec,
+    result: SubmissionResult,
+    *,
+    cache: plots.FigureCache | None = None,
+    generated: str | None = None,
+) -> Path | None:
+    """Write ``out/<id>/report.html``; None when the submission has no folder in ``out``."""
+    folder = out / result.student_id
+    if not folder.is_dir():
+        return None
+    cache = cache or plots.FigureCache(out / CACHE_DIR)
+    page = student_page(result, spec, out, cache, generated=generated or render.timestamp())
+    write_text_atomic(folder / REPORT_FILE, page)
+    return folder / REPORT_FILE
+
+
+def index_page(
+    results: Sequence[SubmissionResult],
+    spec: AssignmentSpec,
+    cache: plots.FigureCache,
+    *,
+    reports: set[str],
+    generated: str,
+) -> str:
+    """The HTML of the class summary."""
+    return render.render(
+        "index.html.j2",
+        generated=generated,
+        script=True,
+        c=view.class_view(results, spec, reports=reports, cache=cache),
+    )
+
+
+def build(
+    out: Path,
+    spec: AssignmentSpec,
+    results: Sequence[SubmissionResult],
+    *,
+    generated: str | None = None,
+) -> BuildSummary:
+    """Write every submission's report and the class summary under ``out``."""
+    started = time.perf_counter()
+    stamp = generated or render.timestamp()
+    cache = plots.FigureCache(out / CACHE_DIR)
+    written: set[str] = set()
+    for result in results:
+        if write_student(out, spec, result, cache=cache, generated=stamp):
+            written.add(result.student_id)
+    index = out / INDEX_FILE
+    write_text_atomic(index, index_page(results, spec, cache, reports=written, generated=stamp))
+    cache.prune()
+    return BuildSummary(
+        index=index,
+        reports=len(written),
+        figures_drawn=cache.drawn,
+        seconds=time.perf_counter() - started,
+    )
