@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from harness.checks import fail
+from harness.report.plots import image_grid
 from harness.session import StudentError
 
 LATENT = 100
@@ -280,6 +281,22 @@ def test_learns_digits(
     zero_g, step_g, zero_d, step_d = opt_g.zero_grad, opt_g.step, opt_d.zero_grad, opt_d.step
     randn = torch_.randn
     rng = np.random.default_rng(0)
+    # For the report: 25 samples from one fixed z after every epoch (its own generator, so
+    # the other random streams, and with them the verdict, stay as they were).
+    z_show = torch.from_numpy(
+        np.random.default_rng(1).standard_normal((25, LATENT)).astype(np.float32)
+    )
+
+    def samples():
+        G.eval()
+        try:
+            return np.asarray(student.fetch(G(z_show)), dtype=np.float32)
+        except StudentError:
+            return None
+        finally:
+            G.train()
+
+    snapshots = {0: samples()}
     history = []
     best = None
     for epoch in range(1, settings["gan_epochs"] + 1):
@@ -300,6 +317,7 @@ def test_learns_digits(
             )
             d_loss.backward()
             step_d()
+        snapshots[epoch] = samples()
         if (
             epoch >= settings["gan_first_check"]
             and (epoch - settings["gan_first_check"]) % settings["gan_check_every"] == 0
@@ -327,6 +345,17 @@ def test_learns_digits(
                 and verdict["classes_covered"] >= 2
             ):
                 break
+    last_epoch = max(snapshots)
+    for when, epoch in (("start", 0), ("halfway", last_epoch // 2), ("end", last_epoch)):
+        if snapshots[epoch] is None:
+            continue
+        evidence.figure(
+            image_grid(snapshots[epoch], rows=5, cols=5, title=f"epoch {epoch} ({when})"),
+            name=f"samples-{when}",
+            title=f"Your generator's samples at the {when} of the grader's training "
+            f"(epoch {epoch}, the same 25 z each time)",
+        )
+    _interpolation_strip(G, student, evidence)
     evidence.table(
         name="gan-training",
         title="The grader's GAN training of your networks",
@@ -343,3 +372,27 @@ def test_learns_digits(
             f"0.2-0.35 at this point) and at least {settings['gan_min_confidence']} with 2 "
             "digits covered is expected"
         )
+
+
+def _interpolation_strip(G, student, evidence):
+    """The report's 9-image strip: the trained generator on the straight line z0 -> z1.
+
+    It is what interpolate() must return (test_interpolate checks that); the student's
+    function is not called here, so a broken one cannot change this check's verdict.
+    """
+    z0, z1 = np.random.default_rng(2).standard_normal((2, LATENT)).astype(np.float32)
+    alpha = np.linspace(0, 1, 9, dtype=np.float32)[:, None]
+    z = (1 - alpha) * z0[None] + alpha * z1[None]
+    G.eval()
+    try:
+        strip = student.fetch(G(torch.from_numpy(z)))
+    except StudentError:
+        return
+    finally:
+        G.train()
+    evidence.figure(
+        image_grid(_flat(strip), rows=1, cols=9),
+        name="interpolation",
+        title="Interpolation: your generator after the grader's training, at 9 evenly spaced "
+        "points from z0 to z1",
+    )

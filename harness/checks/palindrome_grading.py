@@ -19,6 +19,7 @@ from harness.checks import cells, fail
 from harness.checks import palindrome as pal
 from harness.checks.forbidden import describe as describe_uses
 from harness.checks.forbidden import find_forbidden
+from harness.report.plots import series
 from harness.session import StudentError
 
 
@@ -284,6 +285,28 @@ def _trainer_evidence(request, evidence):
         request.getfixturevalue("trainer").evidence = evidence
 
 
+def record_accuracy(evidence, part, settings, length, accuracy):
+    """For the report: this length's accuracy on one plot with the reference's curve
+    (``[settings.reference_accuracy]``: {kind: [[T, accuracy], ...]}, from calibration)."""
+    plot = {
+        "figure": "accuracy-by-length",
+        "title": "Held-out accuracy against palindrome length",
+        "x": "palindrome length T",
+        "y": "held-out accuracy",
+        "ylim": (0.0, 1.03),
+    }
+    evidence.data(
+        name=f"accuracy-{length}",
+        value=series(**plot, label=f"your {part.cls}", points=[(length, accuracy)]),
+    )
+    reference = settings.get("reference_accuracy", {}).get(part.kind)
+    if reference:
+        evidence.data(
+            name="reference-accuracy",
+            value=series(**plot, label=f"reference {part.cls}", points=reference, reference=True),
+        )
+
+
 def check_training(trainer, *, length, steps):
     student, probe, comparison = trainer.student, trainer.probe, trainer.comparison
     part, settings, evidence = trainer.part, trainer.settings, trainer.evidence
@@ -319,6 +342,7 @@ def check_training(trainer, *, length, steps):
         columns=["step", "loss", "held-out accuracy"],
         rows=pal.curve_table(curve),
     )
+    record_accuracy(evidence, part, settings, length, accuracy)
     if accuracy < settings["accuracy"]:
         trainer.failed_at = length
         fail(
