@@ -200,6 +200,17 @@ def zero_grad(module: Any) -> None:
         p.grad = None
 
 
+def reset_parameters(module: Any) -> int:
+    """PyTorch's default initialisation for every submodule that has one; returns how many
+    were reset (a retry judges a model's equations, not the initial weights it chose)."""
+    reset = 0
+    for sub in module.modules():
+        if callable(getattr(sub, "reset_parameters", None)):
+            sub.reset_parameters()
+            reset += 1
+    return reset
+
+
 def attributes(obj: Any) -> list[str]:
     return sorted(str(n) for n in dir(obj))
 
@@ -262,6 +273,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "set_parameters": set_parameters,
     "gradients": gradients,
     "zero_grad": zero_grad,
+    "reset_parameters": reset_parameters,
     "run_script": run_script,
     "dir": attributes,
     "len": length,

@@ -1,0 +1,92 @@
+"""Calibrate recurrent-layers-lm's brief-training checks: the reference's validation
+perplexity after the grader's own loop, over several seeds.
+
+The loop is the one in graders/recurrent-layers-lm/conftest.py (``brief_training``):
+Adam, batches of random training windows of 20 tokens, gradient norm clipped, model
+built with the hand-out's defaults, validation perplexity on the first windows of the
+validation part. With the same seed the grader reproduces these numbers exactly.
+
+    .venv/bin/python benchmarks/calibrate_lm_grading.py --steps 400 --lr 1e-2 --seeds 0 1 2
+"""
+
+import argparse
+import math
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "reference" / "recurrent-layers-lm"))
+import language_model as lm  # noqa: E402
+
+SETTINGS = tomllib.loads((ROOT / "graders/recurrent-layers-lm/assignment.toml").read_text())[
+    "settings"
+]
+BOOK = ROOT / "graders/recurrent-layers-lm/data/prideprejudice.txt"
+
+
+def windows(data, T):
+    n = (len(data) - 1) // T
+    ids = data[: n * T + 1]
+    return ids[:-1].reshape(n, T), ids[1:].reshape(n, T)
+
+
+def run(cls, X, Y, VX, VY, ntoken, *, steps, lr, seed, s):
+    torch.manual_seed(seed)
+    model = cls(ntoken)
+    optimizer = torch.optim.Adam(list(model.parameters()), lr=lr)
+    rng = np.random.default_rng(seed)
+    model.train()
+    for _ in range(steps):
+        idx = torch.from_numpy(rng.integers(0, len(X), s["lm_batch"]))
+        logits, _ = model(X[idx], None)
+        loss = F.cross_entropy(logits.reshape(-1, ntoken), Y[idx].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()), s["lm_clip"])
+        optimizer.step()
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(VX), 100):
+            logits, _ = model(VX[i : i + 100], None)
+            total += float(
+                F.cross_entropy(
+                    logits.reshape(-1, ntoken), VY[i : i + 100].reshape(-1), reduction="sum"
+                )
+            )
+    return math.exp(total / VY.numel())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=SETTINGS["lm_steps"])
+    parser.add_argument("--lr", type=float, default=SETTINGS["lm_lr"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    T = SETTINGS["lm_seq"]
+    train = lm.Dataset(T, str(BOOK), train=True)
+    val = lm.Dataset(T, str(BOOK), train=False)
+    X, Y = windows(train.data, T)
+    VX, VY = (v[: SETTINGS["lm_eval_windows"]] for v in windows(val.data, T))
+    print(
+        f"vocabulary {train.ntoken}, {len(X)} training windows; {args.steps} steps, lr {args.lr:g}"
+    )
+    print("| model | seed | validation perplexity | seconds |\n|---|---|---|---|")
+    for name, cls in (("RNNModel", lm.RNNModel), ("GatedModel", lm.GatedModel)):
+        for seed in args.seeds:
+            start = time.perf_counter()
+            ppl = run(
+                cls, X, Y, VX, VY, train.ntoken, steps=args.steps, lr=args.lr, seed=seed, s=SETTINGS
+            )
+            print(f"| {name} | {seed} | {ppl:.1f} | {time.perf_counter() - start:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

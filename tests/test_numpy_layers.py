@@ -1,0 +1,80 @@
+"""The numpy-layer checks' own arithmetic: the equations they use to name a mistake agree
+with the reference, each mistake is told apart from the right answer, and the
+directional gradient check passes true gradients and catches wrong ones."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.checks import numpy_layers as nl
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = {"batch": 3, "steps": 4, "input_size": 5, "hidden": 6}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    sys.path.insert(0, str(ROOT / "reference" / "recurrent-layers-lm" / "blg561"))
+    try:
+        yield importlib.import_module("blg561.layer.recurrent_layers")
+    finally:
+        sys.path.pop(0)
+
+
+@pytest.mark.parametrize("key", sorted(nl.KINDS))
+def test_the_equations_agree_with_the_reference(reference, key):
+    kind = nl.KINDS[key]
+    case = nl.make_case(kind, SETTINGS, seed=3)
+    layer = nl.reference_layer(reference, kind, case)
+    c = case.prev_c if kind.has_cell else None
+    h, c_next = nl.step(kind, case.weights, case.x_step, case.prev_h, c)
+    expected = layer.forward_step(*case.step_inputs(kind))
+    np.testing.assert_allclose(h, expected[0], rtol=1e-12)
+    if kind.has_cell:
+        np.testing.assert_allclose(c_next, expected[1], rtol=1e-12)
+    np.testing.assert_allclose(
+        nl.forward(kind, case.weights, case.x, case.h0), layer.forward(case.x, case.h0), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("key", sorted(nl.KINDS))
+def test_every_mistake_is_told_apart_and_named(key):
+    kind = nl.KINDS[key]
+    case = nl.make_case(kind, SETTINGS, seed=4)
+    c = case.prev_c if kind.has_cell else None
+    right = nl.step(kind, case.weights, case.x_step, case.prev_h, c)
+    assert nl.explain_step(kind, case, {"next_h": right[0], "next_c": right[1]}) == ""
+    for mistake in nl.mistakes(kind):
+        h, c_next = nl.step(kind, case.weights, case.x_step, case.prev_h, c, mistake)
+        assert not np.allclose(h, right[0]), mistake.says
+        assert nl.explain_step(kind, case, {"next_h": h, "next_c": c_next}) == mistake.says
+        states = nl.forward(kind, case.weights, case.x, case.h0, mistake)
+        assert nl.explain_forward(kind, case, states) == mistake.says
+
+
+def test_the_directional_check_passes_true_gradients_and_catches_wrong_ones():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(4, 3))
+    point = {"W": rng.normal(size=(3, 2)), "x": rng.normal(size=(5, 4))}
+
+    def loss(p):
+        return float(np.sum(np.tanh(p["x"] @ A @ p["W"])))
+
+    d_out = 1 - np.tanh(point["x"] @ A @ point["W"]) ** 2
+    true = {"W": (point["x"] @ A).T @ d_out, "x": d_out @ (A @ point["W"]).T}
+    settings = {"directions": 3, "step": 1e-5, "rtol": 1e-5, "seed": 1}
+    assert nl.directional_check(loss, point, true, **settings) == []
+    wrong = {**true, "W": true["W"].copy()}
+    wrong["W"][2, 1] += 0.05
+    problems = nl.directional_check(loss, point, wrong, **settings)
+    assert len(problems) == 1 and problems[0].startswith("dW:")
+
+
+def test_a_transposed_square_gradient_is_named():
+    expected = np.arange(9.0).reshape(3, 3)
+    message = nl.transpose_hint(expected, expected.T, "dWh", "differs")
+    assert "dWh is the transpose of the right gradient" in message
+    assert nl.transpose_hint(expected, expected + 1, "dWh", "differs") == "differs"
