@@ -32,6 +32,8 @@ from .runtime import channel
 from .sandbox import Job, Outcome, Running, Sandbox, SandboxLimits
 
 STARTUP_TIMEOUT = 60.0
+#: Seconds a student process may outlive the submission's deadline if the harness is gone.
+WALL_SLACK = 30.0
 
 
 class StudentProblem(Exception):
@@ -236,12 +238,20 @@ class StudentSession:
             seed=self.seed,
             data=self.data,
             slot=self.slot,
+            # A backstop for a harness that dies: no process outlives the submission's time.
+            wall=max(self.remaining(), 1.0) + WALL_SLACK,
         )
         self._generation += 1
         self.starts += 1
         self._modules.clear()
         self._pending_release.clear()
-        self._running = self.sandbox.start(job)
+        try:
+            self._running = self.sandbox.start(job)
+        except BaseException:
+            listener.close()
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+            raise
         listener.settimeout(0.2)
         waited_until = time.monotonic() + min(STARTUP_TIMEOUT, max(self.remaining(), 1.0))
         try:

@@ -1,3 +1,4 @@
+import functools
 import os
 import shutil
 import sys
@@ -20,7 +21,33 @@ def bwrap_works() -> bool:
     return BwrapSandbox.available()
 
 
-BACKENDS = ["bwrap", "local"]
+@functools.cache
+def unavailable(name: str) -> str | None:
+    """Why the backend ``name`` cannot run here (None when it can)."""
+    if name == "bwrap":
+        return None if bwrap_works() else "bubblewrap is not available here (apt-get install bubblewrap)"
+    if name == "docker":
+        from harness.sandbox.docker import unavailable_reason
+
+        reason = unavailable_reason()
+        return f"Docker: {reason} (.ci/run shows how to start one)" if reason else None
+    return None
+
+
+def require(name: str):
+    """The backend ``name``; skipped with the reason where it cannot run, failed under CI."""
+    reason = unavailable(name)
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"the {name} backend must work under CI: {reason}")
+        pytest.skip(reason)
+    return make_sandbox(name)
+
+
+DOCKER = pytest.param("docker", marks=pytest.mark.docker)
+BACKENDS = ["bwrap", DOCKER, "local"]
+#: The backends that isolate: the hostile-code tests run against each of them.
+ISOLATING = ["bwrap", DOCKER]
 
 
 @pytest.fixture(scope="session")
@@ -30,20 +57,17 @@ def runtime_parent(tmp_path_factory):
 
 @pytest.fixture(params=BACKENDS)
 def backend(request):
-    if request.param == "bwrap" and not bwrap_works():
-        if os.environ.get("CI"):
-            pytest.fail("bubblewrap must work under CI (apt-get install bubblewrap)")
-        pytest.skip("bubblewrap is not available here")
-    return make_sandbox(request.param)
+    return require(request.param)
+
+
+@pytest.fixture(params=ISOLATING)
+def isolated(request):
+    return require(request.param)
 
 
 @pytest.fixture
 def bwrap():
-    if not bwrap_works():
-        if os.environ.get("CI"):
-            pytest.fail("bubblewrap must work under CI (apt-get install bubblewrap)")
-        pytest.skip("bubblewrap is not available here")
-    return make_sandbox("bwrap")
+    return require("bwrap")
 
 
 def small_limits(**changes) -> SandboxLimits:

@@ -22,10 +22,27 @@ __all__ = [
 ]
 
 
-def make_sandbox(name: str) -> Sandbox:
-    """Return the backend called ``name``; ``auto`` picks the safest one that works here."""
+def make_sandbox(name: str, *, gpus: str = "") -> Sandbox:
+    """Return the backend called ``name``; ``auto`` picks the safest one that works here.
+
+    ``auto`` is Docker when an engine answers and the grading image of this checkout is
+    built, else bubblewrap, else the local backend (which the command line warns about).
+    ``gpus`` (``docker run --gpus`` forms) is for the Docker backend only.
+    """
     if name not in BACKENDS:
         raise UsageError(f"--sandbox must be one of {', '.join(BACKENDS)} (got {name!r})")
+    if gpus and name not in ("auto", "docker"):
+        raise UsageError(f"--gpus needs the docker sandbox (got --sandbox {name})")
+    if name in ("auto", "docker"):
+        from .docker import DockerSandbox, unavailable_reason
+
+        reason = unavailable_reason()
+        if reason is None:
+            return DockerSandbox(gpus=gpus)
+        if name == "docker":
+            raise SandboxError(f"the Docker backend cannot run here: {reason}")
+        if gpus:
+            raise UsageError(f"--gpus needs the Docker backend, which cannot run here: {reason}")
     if name in ("auto", "bwrap"):
         from .bwrap import BwrapSandbox
 
@@ -36,8 +53,6 @@ def make_sandbox(name: str) -> Sandbox:
                 "bubblewrap cannot run here: install it (apt-get install bubblewrap) and make "
                 "sure unprivileged user namespaces are allowed"
             )
-    if name == "docker":
-        raise SandboxError("the Docker backend is not available yet; use --sandbox bwrap")
     from .local import LocalSandbox
 
     return LocalSandbox()

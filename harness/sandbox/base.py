@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 SUBMISSION_DIR = "/submission"
 CHANNEL_PATH = "/run/harness/channel.sock"
@@ -58,6 +58,9 @@ class Job:
     data: Mapping[str, Path] = field(default_factory=dict)  #: name -> host folder
     slot: int = 0  #: index of the parallel job, for per-slot ids and cgroups
     label: str = "student"  #: used in cgroup and container names
+    #: seconds after which the backend ends the process by itself, even with the harness
+    #: gone (a killed harness leaves no container running); None: the harness's timers only
+    wall: float | None = None
 
 
 @dataclass(frozen=True)
@@ -133,17 +136,19 @@ class OutputCapture:
     fill a disk; the total count is kept so the report can say how much was cut.
     """
 
-    def __init__(self, stream: object, keep: int) -> None:
+    def __init__(self, stream: Any, keep: int) -> None:
         self._stream = stream
         self._keep = keep
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
-        self._thread = threading.Thread(target=self._drain, daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if stream is not None:  # without a stream, someone else calls ``feed``
+            self._thread = threading.Thread(target=self._drain, daemon=True)
+            self._thread.start()
 
     def _drain(self) -> None:
-        read = self._stream.read1 if hasattr(self._stream, "read1") else self._stream.read  # type: ignore[attr-defined]
+        read = self._stream.read1 if hasattr(self._stream, "read1") else self._stream.read
         while True:
             try:
                 chunk = read(65536)
@@ -151,18 +156,22 @@ class OutputCapture:
                 break
             if not chunk:
                 break
-            self.total += len(chunk)
-            room = self._keep - len(self.head)
-            if room > 0:
-                self.head += chunk[:room]
-                chunk = chunk[room:]
-            if chunk:
-                self.tail += chunk
-                if len(self.tail) > self._keep:
-                    del self.tail[: len(self.tail) - self._keep]
+            self.feed(chunk)
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self._keep - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > self._keep:
+                del self.tail[: len(self.tail) - self._keep]
 
     def finish(self, timeout: float = 2.0) -> tuple[str, bool]:
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
         text = bytes(self.head).decode("utf-8", "replace")
         truncated = self.total > len(self.head) + len(self.tail)
         if truncated:
@@ -267,7 +276,7 @@ class PopenRunning:
             code = self._proc.returncode
             self._outcome = Outcome(
                 exit_code=code if code is not None and code >= 0 else None,
-                signal=-code if code is not None and code < 0 else _bwrap_signal(code),
+                signal=-code if code is not None and code < 0 else status_signal(code),
                 killed=killed,
                 out_of_memory=oom,
                 wall=wall,
@@ -289,8 +298,9 @@ class PopenRunning:
             self._kill_tree()  # type: ignore[operator]
 
 
-def _bwrap_signal(code: int | None) -> int | None:
-    # bwrap and shells report a child killed by signal N as exit status 128 + N.
+def status_signal(code: int | None) -> int | None:
+    # bwrap, shells, coreutils' timeout and Docker's init report a child killed by
+    # signal N as exit status 128 + N.
     if code is not None and 128 < code < 128 + 65:
         return code - 128
     return None
