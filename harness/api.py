@@ -119,6 +119,7 @@ def grade(
     out: Path,
     jobs: int | None = None,
     sandbox: str = "auto",
+    gpus: str = "",
     timeout: float | None = None,
     memory: str | int | None = None,
     only: Sequence[str] = (),
@@ -162,7 +163,7 @@ def grade(
     jobs = jobs or default_jobs()
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1 (got {jobs})")
-    backend = make_sandbox(sandbox)  # fails now, not once per submission
+    backend = make_sandbox(sandbox, gpus=gpus)  # fails now, not once per submission
     marks = manual.read_scores(manual_scores, spec) if manual_scores else {}
     found = discover(submissions, spec, accept_misnamed=accept_misnamed)
     unknown_marks = set(marks) - {s.student_id for s in found}
@@ -176,9 +177,13 @@ def grade(
         found = [s for s in found if s.student_id in wanted]
 
     out.mkdir(parents=True, exist_ok=True)
-    options = Options(sandbox=backend.name, limits=limits, seed=seed, keep_work=keep_work)
+    options = Options(
+        sandbox=backend.name, limits=limits, seed=seed, keep_work=keep_work, gpus=gpus
+    )
     pipeline = Pipeline(spec=spec, out=out, options=options)
-    digest = combine(grader_digest(spec), repr(limits), str(seed), backend.name)
+    digest = combine(
+        grader_digest(spec), repr(limits), str(seed), backend.name + (f":{gpus}" if gpus else "")
+    )
     emit = on_event or (lambda event: None)
 
     todo: list[tuple[Submission, str]] = []

@@ -38,6 +38,7 @@ from harness.assignments import list_assignments
 from harness.errors import HarnessError, UsageError
 from harness.results import Status
 from harness.sandbox import BACKENDS
+from harness.sandbox.docker import unavailable_reason as docker_unavailable_reason
 from harness.sandbox.local import WARNING as LOCAL_WARNING
 from harness.spec import load_spec
 
@@ -122,7 +123,14 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     type=click.Choice(BACKENDS),
     default="auto",
     show_default=True,
-    help="Isolation backend; auto picks Docker, then bubblewrap, then local.",
+    help="Isolation backend; auto picks Docker (if its image is built), then bubblewrap, "
+    "then local.",
+)
+@click.option(
+    "--gpus",
+    default="",
+    metavar="all|N|device=0,1",
+    help="GPUs for the student containers, as in docker run --gpus (Docker backend only).",
 )
 @click.option(
     "--timeout",
@@ -177,6 +185,7 @@ def cli(
     out: Path,
     jobs: int | None,
     sandbox: str,
+    gpus: str,
     timeout: float | None,
     memory: str | None,
     only: tuple[str, ...],
@@ -242,6 +251,7 @@ def cli(
                 out=out,
                 jobs=jobs,
                 sandbox=sandbox,
+                gpus=gpus,
                 timeout=timeout,
                 memory=memory,
                 only=only,
@@ -264,6 +274,8 @@ def cli(
     if "local" in batch.sandbox:
         console.print(f"[bold red]{LOCAL_WARNING}[/]")
     console.print(f"sandbox: {batch.sandbox}")
+    if sandbox == "auto" and not batch.sandbox.startswith("docker"):
+        console.print(f"[dim]auto did not pick Docker: {docker_unavailable_reason()}[/]")
     console.print(
         f"graded {len(batch.graded_now)}, unchanged and skipped {len(batch.skipped)}; "
         f"results in [bold]{out.resolve()}[/] (index.html, grades.csv, <id>/report.html, "

@@ -40,6 +40,7 @@ class Options:
     seed: int = 0
     keep_work: bool = False
     extraction: ExtractionLimits = ExtractionLimits()
+    gpus: str = ""  #: GPUs the Docker backend passes through (``docker run --gpus`` forms)
 
 
 def not_graded(
@@ -155,6 +156,7 @@ class Pipeline:
             missing=sorted(set(layout.missing) | set(layout.ambiguous)),
             notes=list(layout.notes),
             sandbox=self.options.sandbox,
+            gpus=self.options.gpus,
             limits=asdict(self.options.limits),
             seed=self.options.seed,
             slot=slot,

@@ -357,19 +357,21 @@ def test_gpus_take_docker_run_forms():
         make_sandbox("bwrap", gpus="all")
 
 
-def test_gpus_reach_the_student_or_the_engine_says_why(docker, make_session):
-    gpu = make_sandbox("docker", gpus="all")
-    s = make_session(
-        gpu,
-        {"m.py": "import torch\ndef cuda():\n    return torch.cuda.is_available()\n"},
-        call_timeout=60,
-    )
+def test_gpus_reach_the_student_or_the_engine_says_why(docker, make_session, tmp_path):
     if shutil.which("nvidia-smi"):
+        s = make_session(
+            make_sandbox("docker", gpus="all"),
+            {"m.py": "import torch\ndef cuda():\n    return torch.cuda.is_available()\n"},
+            call_timeout=60,
+        )
         assert s.load("m.py").cuda() is True
-    else:
-        with pytest.raises(SandboxError, match="--gpus all: this Docker engine cannot pass GPUs"):
-            s.load("m.py")
-        assert containers(docker.client, owner=os.getpid()) == []
+        return
+    with pytest.raises(SandboxError, match="--gpus all: this Docker engine cannot pass GPUs"):
+        make_sandbox("docker", gpus="all")
+    with pytest.raises(SandboxError, match="cannot pass GPUs"):  # before grading anything
+        api.grade(submissions=ROOT / "submissions" / "tiny-rnn", assignment="tiny-rnn",
+                  out=tmp_path, sandbox="docker", gpus="all")
+    assert containers(docker.client, owner=os.getpid()) == []
 
 
 def test_a_hang_is_killed_and_the_container_removed(docker, make_session):

@@ -38,6 +38,7 @@ class WorkerRequest:
     result_path: str
     evidence_dir: str
     data: dict[str, str] = field(default_factory=dict)
+    gpus: str = ""
 
     def dump(self, path: Path) -> None:
         write_json_atomic(path, asdict(self))
@@ -66,7 +67,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
     spec = load_spec(Path(request.assignment_root))
     limits = Limits(**request.limits)
     deadline = started + limits.timeout
-    sandbox = make_sandbox(request.sandbox)
+    sandbox = make_sandbox(request.sandbox, gpus=request.gpus)
     sandbox_limits = SandboxLimits(
         memory=limits.memory,
         cpu_time=limits.cpu_time,

@@ -263,6 +263,29 @@ class DockerSandbox:
                 "docker/requirements.txt, so an image from older inputs does not count)"
             ) from None
         self.stale_removed = remove_stale(self.client)
+        if self._device_requests:
+            self._probe_gpus()
+
+    def _probe_gpus(self) -> None:
+        """Fail now, not once per submission, if the engine cannot pass GPUs through."""
+        from docker.errors import APIError
+
+        api = self.client.api
+        config = api.create_host_config(
+            device_requests=self._device_requests, network_mode="none", read_only=True
+        )
+        try:
+            cid = api.create_container(self.image, ["true"], host_config=config)["Id"]
+        except APIError as exc:
+            raise SandboxError(self._explain(exc)) from None
+        try:
+            api.start(cid)
+            api.wait(cid, timeout=60)
+        except APIError as exc:
+            raise SandboxError(self._explain(exc)) from None
+        finally:
+            with contextlib.suppress(APIError):
+                api.remove_container(cid, force=True)
 
     @staticmethod
     def available() -> bool:
