@@ -5,15 +5,21 @@
 with fixed timestamps, so a rebuild gives the same bytes and a test can check that
 the committed ZIPs match their sources.  In a case folder, ``_zipname`` overrides
 the ZIP's name and ``_raw`` is copied as the "ZIP" byte for byte (for broken files).
+
+A case that differs from another in a file or two holds only those: ``_base`` names the
+folder it builds on (relative to the project root, e.g. ``reference/<assignment>`` or
+another case), whose files it inherits unless it has its own, and ``_omit`` lists
+inherited paths (glob patterns, one a line) to leave out.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import re
 import sys
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .assignments import PROJECT_ROOT, find_assignment
 
@@ -22,13 +28,37 @@ DEST = PROJECT_ROOT / "submissions"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+def case_files(folder: Path) -> dict[str, Path]:
+    """ZIP path -> source file of a case, its ``_base`` chain resolved."""
+    files: dict[str, Path] = {}
+    base = folder / "_base"
+    if base.exists():
+        files = case_files(PROJECT_ROOT / base.read_text().strip())
+    omit = folder / "_omit"
+    if omit.exists():
+        patterns = [line.strip() for line in omit.read_text().splitlines() if line.strip()]
+        files = {
+            name: path
+            for name, path in files.items()
+            if not any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+        }
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        if not path.is_file() or "__pycache__" in relative.parts:
+            continue
+        if path.name.startswith("_") and path.parent == folder:
+            continue
+        files[relative.as_posix()] = path
+    return files
+
+
 def zip_folder(folder: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if path.name.startswith("_") and path.parent == folder:
-                continue
-            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=_EPOCH)
+        for name, path in sorted(
+            case_files(folder).items(), key=lambda kv: PurePosixPath(kv[0]).parts
+        ):
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
             info.external_attr = 0o100644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes())
