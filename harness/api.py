@@ -279,7 +279,7 @@ def grade(
         [s.student_id for s in discover(submissions, spec, accept_misnamed=accept_misnamed)],
     )
     gradebook.write(out, spec, results, id_column=id_column, scale=scale)
-    built, error = _write_reports(out, spec, results)
+    built, error = _write_reports(out, spec, results, jobs)
     return BatchResult(
         spec=spec,
         out=out,
@@ -294,11 +294,11 @@ def grade(
 
 
 def _write_reports(
-    out: Path, spec: AssignmentSpec, results: Sequence[SubmissionResult]
+    out: Path, spec: AssignmentSpec, results: Sequence[SubmissionResult], jobs: int
 ) -> tuple[report.BuildSummary | None, str]:
     # The results and the gradebook are written already: a fault here loses no grade.
     try:
-        return report.build(out, spec, results), ""
+        return report.build(out, spec, results, jobs=jobs), ""
     except Exception as exc:  # a bug of ours; the command reports it and exits 1
         return None, f"the HTML reports could not be written: {type(exc).__name__}: {exc}"
 
@@ -314,7 +314,7 @@ def rebuild(
     if not results:
         raise UsageError(f"--reports-only: no results of {spec.name} in {str(out)!r}")
     gradebook.write(out, spec, results, id_column=id_column, scale=scale)
-    built, error = _write_reports(out, spec, results)
+    built, error = _write_reports(out, spec, results, default_jobs())
     return BatchResult(
         spec=spec,
         out=out,

@@ -233,7 +233,8 @@ def test_hostile_output_is_shown_as_text_and_changes_nothing(graded):
     assert page.find_all("script") == []
     assert [h.words() for h in page.find_all("h1")] == ["hostile graded"]
     assert all(
-        img.attrs.get("src", "").startswith("data:image/png") for img in page.find_all("img")
+        img.attrs.get("src", "").startswith(("data:image/png;", "data:image/svg+xml;"))
+        for img in page.find_all("img")
     )
     assert len(page.find_all("style")) == 1
     assert "<img src=x" not in html and "<b>bold</b>" not in html
@@ -270,7 +271,7 @@ def test_class_summary(graded):
     }
     assert set(not_graded) == {"misnamed", "missing-file"}
     assert "required file 'rnn_step.py' not found" in not_graded["missing-file"]
-    assert page.by_id("histogram").attrs["src"].startswith("data:image/png;base64,")
+    assert page.by_id("histogram").attrs["src"].startswith("data:image/svg+xml;base64,")
     rates = [tr.words() for tr in page.by_id("rates").find_all("tbody")[0].find_all("tr")]
     # graded: correct (all pass), wrong-activation (1, 2.1, 2.2 pass), hostile (1 passes)
     assert rates[0].startswith("1 rnn_step.py imports 3 / 3 100%")
@@ -581,7 +582,7 @@ def test_evidence_is_embedded_and_curves_are_drawn(tmp_path):
     page_view = view.student_view(result, spec, tmp_path, cache)
     (fig,) = page_view.figures  # both checks' series on one plot
     assert fig.title == "Accuracy against length" and fig.lines == ("yours", "reference")
-    assert fig.image.startswith("data:image/png;base64,")
+    assert fig.image.startswith("data:image/svg+xml;base64,")
     (passed,) = page_view.passed
     kinds = [(e.kind, e.title) for e in passed.evidence]
     assert kinds == [
@@ -590,7 +591,8 @@ def test_evidence_is_embedded_and_curves_are_drawn(tmp_path):
         ("missing", "Escape"),  # a path out of the evidence folder is never read
         ("data", "Your train.py"),
     ]
-    assert passed.evidence[0].image.startswith("data:image/png;base64,")  # the curve
+    assert passed.evidence[0].image.startswith("data:image/svg+xml;base64,")  # the curve
+    assert passed.evidence[1].image.startswith("data:image/png;base64,")  # the grader's PNG
     assert passed.evidence[3].pairs == (("exit_code", "0"), ("first_losses", "2.3, 2.2"))
     (failed,) = page_view.failed
     assert failed.evidence == ()  # the text repeats the message: shown once
@@ -605,7 +607,11 @@ def test_evidence_is_embedded_and_curves_are_drawn(tmp_path):
     page = parse(page_path)
     assert len(page.by_id("figures").find_all("img")) == 1
     images = [img.attrs["src"] for img in page.find_all("img")]
-    assert len(images) == 3 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert [src.split(";")[0] for src in images] == [
+        "data:image/svg+xml",  # the merged series
+        "data:image/svg+xml",  # the training curve
+        "data:image/png",  # the grader's figure
+    ]
 
 
 def test_table_curves_need_a_step_column_and_numbers():

@@ -108,11 +108,20 @@ def build(
     results: Sequence[SubmissionResult],
     *,
     generated: str | None = None,
+    jobs: int = 1,
 ) -> BuildSummary:
     """Write every submission's report and the class summary under ``out``."""
     started = time.perf_counter()
     stamp = generated or render.timestamp()
-    cache = plots.FigureCache(out / CACHE_DIR)
+    # First find the figures not drawn yet and draw them (in ``jobs`` processes when
+    # there are many), then write the pages from the cache.
+    cache = plots.FigureCache(out / CACHE_DIR, defer=True)
+    for result in results:
+        if (out / result.student_id).is_dir():
+            view.student_view(result, spec, out, cache)
+    view.class_view(results, spec, reports=set(), cache=cache)
+    cache.draw_pending(jobs)
+    cache.defer = False
     written: set[str] = set()
     for result in results:
         if write_student(out, spec, result, cache=cache, generated=stamp):

@@ -238,7 +238,7 @@ def captured(name: str, text: str, limit: int = OUTPUT_LIMIT) -> Captured:
 class EvidenceView:
     kind: str  #: "figure", "table", "text", "data", "missing"
     title: str
-    image: str = ""  #: data URI of a PNG
+    image: str = ""  #: data URI of an image (PNG or SVG)
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
     hidden_rows: int = 0
@@ -247,8 +247,9 @@ class EvidenceView:
     text: str = ""
 
 
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def data_uri(image: bytes, mime: str = "image/svg+xml") -> str:
+    """An image as a data URI: the report's own figures are SVG, the graders' PNG."""
+    return f"data:{mime};base64," + base64.b64encode(image).decode("ascii")
 
 
 def _cell(value: Any) -> str:
@@ -288,18 +289,18 @@ def evidence_view(
         path = evidence_file(evidence_dir, str(entry.get("path", "")))
         if path is None:
             return EvidenceView("missing", title, text=f"figure {entry.get('path')!s} is missing")
-        return EvidenceView("figure", title, image=data_uri(path.read_bytes()))
+        return EvidenceView("figure", title, image=data_uri(path.read_bytes(), "image/png"))
     if kind == "table":
         columns = [str(c) for c in entry.get("columns", [])]
         rows = [list(r) if isinstance(r, list) else [r] for r in entry.get("rows", [])]
         image = ""
         panels = plots.table_panels(columns, rows)
         if panels:
-            png = cache.get(
+            image_bytes = cache.get(
                 ["table", columns, rows, panels],
-                lambda: plots.draw_table_curves(columns, rows, panels),
+                partial(plots.draw_table_curves, columns, rows, panels),
             )
-            image = data_uri(png)
+            image = data_uri(image_bytes)
         half = TABLE_ROWS // 2
         shown = rows if len(rows) <= TABLE_ROWS else rows[:half] + rows[-half:]
         return EvidenceView(
@@ -643,7 +644,7 @@ def class_view(
     if scores:
         png = cache.get(
             ["histogram", scores, spec.auto_max_score],
-            lambda: plots.draw_histogram(scores, spec.auto_max_score),
+            partial(plots.draw_histogram, scores, spec.auto_max_score),
         )
         histogram = data_uri(png)
     rates: dict[str, list[int]] = {}
