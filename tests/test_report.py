@@ -266,7 +266,7 @@ def test_class_summary(graded):
     assert links["correct"] == "correct/report.html"
     assert all((graded.out / href).is_file() for href in links.values())
     not_graded = {
-        tr.find_all("td")[0].words(): tr.find_all("td")[1].words()
+        tr.find_all("td")[0].words(): tr.find_all("td")[2].words()
         for tr in page.by_id("not-graded").find_all("tbody")[0].find_all("tr")
     }
     assert set(not_graded) == {"misnamed", "missing-file"}
@@ -612,6 +612,36 @@ def test_evidence_is_embedded_and_curves_are_drawn(tmp_path):
         "data:image/svg+xml",  # the training curve
         "data:image/png",  # the grader's figure
     ]
+
+
+def test_class_summary_lists_every_submission_not_graded_to_the_end(tmp_path):
+    spec = find_assignment("tiny-rnn")
+    timed_out = _result("t1", Status.TIMEOUT, 4, {"files": 1, "rnn": 3}).replace(
+        output="Grading stopped at the time limit of 25 s; checks that did not run score zero."
+    )
+    broken = _result("b2", Status.NOT_GRADED, 0, {}).replace(
+        output="'b2_tiny.zip' is not a ZIP archive", reason="not_a_zip"
+    )
+    ours = _result("h3", Status.HARNESS_ERROR, 0, {}).replace(reason="worker_failed")
+    fine = _result("g4", Status.GRADED, 10, {"files": 1, "rnn": 9})
+    html = report.index_page(
+        [timed_out, broken, ours, fine],
+        spec,
+        plots.FigureCache(tmp_path / "cache"),
+        reports={"t1", "g4"},
+        generated="now",
+    )
+    (tmp_path / "index.html").write_text(html)
+    page = parse(tmp_path / "index.html")
+    rows = [tr.words() for tr in page.by_id("not-graded").find_all("tbody")[0].find_all("tr")]
+    assert rows == [
+        "b2 not graded 'b2_tiny.zip' is not a ZIP archive",
+        "h3 harness error worker_failed",
+        "t1 timed out Grading stopped at the time limit of 25 s; checks that did not run score zero.",
+    ]
+    links = [a.attrs["href"] for a in page.by_id("not-graded").find_all("a")]
+    assert links == ["t1/report.html"]  # only where a report was written
+    assert page.by_id("counts").words().startswith("1 graded, 1 timed out, 1 not graded, 1 harness")
 
 
 def test_table_curves_need_a_step_column_and_numbers():

@@ -591,7 +591,7 @@ class ClassView:
     max_score: float
     final_max: float
     rows: tuple[Row, ...]
-    not_graded: tuple[Row, ...]
+    not_graded: tuple[Row, ...]  #: not graded, timed out or failed by the harness
     counts: tuple[tuple[str, int], ...]
     mean: float | None
     median: float | None
@@ -679,7 +679,7 @@ def class_view(
         max_score=spec.auto_max_score,
         final_max=spec.max_score,
         rows=tuple(rows),
-        not_graded=tuple(row for row in rows if row.status == str(Status.NOT_GRADED)),
+        not_graded=tuple(row for row in rows if row.status != str(Status.GRADED)),
         counts=tuple((STATUS_LABELS[s], counts[str(s)]) for s in Status if counts[str(s)]),
         mean=sum(scores) / len(scores) if scores else None,
         median=median,
