@@ -644,6 +644,30 @@ def test_class_summary_lists_every_submission_not_graded_to_the_end(tmp_path):
     assert page.by_id("counts").words().startswith("1 graded, 1 timed out, 1 not graded, 1 harness")
 
 
+def test_manual_marks_show_once_merged(tmp_path):
+    spec = find_assignment("tiny-rnn")
+    marked = {
+        "item": "explain",
+        "title": "Explain why the RNN uses tanh rather than a sigmoid",
+        "part": "rnn",
+        "points": 2,
+        "score": 1.5,
+        "comment": "<b>zero-centred</b>, but no word on saturation",
+    }
+    result = _result("m1", Status.GRADED, 10, {"files": 1, "rnn": 9}, [marked])
+    (tmp_path / "m1").mkdir()
+    report.write_student(tmp_path, spec, result, generated="now")
+    page = parse(tmp_path / "m1" / "report.html")
+    row = page.by_id("manual").find_all("tr")[1].words()
+    assert row == (
+        "Explain why the RNN uses tanh rather than a sigmoid rnn 1.5 / 2 "
+        "<b>zero-centred</b>, but no word on saturation"
+    )
+    assert page.by_id("final").words() == "With the marked manual items: 11.5 of 12"
+    parts = [tr.words() for tr in page.by_id("parts").find_all("tr")]
+    assert parts[2] == "RNN step 9 / 9 1.5 / 2"
+
+
 def test_table_curves_need_a_step_column_and_numbers():
     assert plots.table_panels(["step", "loss", "accuracy"], [[0, 1, 0.1], [1, 0.5, 0.5]]) == [
         [1],
