@@ -51,8 +51,14 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def tree_digest(roots: Iterable[Path], *, suffixes: tuple[str, ...] | None = None) -> str:
-    """A hash of every file under ``roots`` (names and contents), ignoring caches."""
+def tree_digest(
+    roots: Iterable[Path],
+    *,
+    suffixes: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
+) -> str:
+    """A hash of every file under ``roots`` (names and contents), ignoring caches and the
+    top-level folders named in ``exclude``."""
     h = hashlib.sha256()
     for root in roots:
         if not root.exists():
@@ -65,6 +71,8 @@ def tree_digest(roots: Iterable[Path], *, suffixes: tuple[str, ...] | None = Non
             if suffixes and p.suffix not in suffixes:
                 continue
             rel = p.name if p == root else p.relative_to(root).as_posix()
+            if rel.split("/", 1)[0] in exclude:
+                continue
             h.update(rel.encode() + b"\0")
             h.update(file_digest(p).encode() + b"\0")
     return h.hexdigest()

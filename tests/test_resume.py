@@ -83,3 +83,16 @@ def test_killed_run_keeps_results_and_resumes(folder, tmp_path, how):
     grades = (out / "summary.csv").read_text()
     assert "a1,graded,1,9,10,10" in grades and "c3,graded,1,9,10,10" in grades
     assert "b2,timeout,0,0,0,10" in grades
+
+
+def test_a_change_to_the_report_code_does_not_regrade(tmp_path):
+    from harness.store import tree_digest
+
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "view.py").write_text("A = 1\n")
+    (tmp_path / "pipeline.py").write_text("B = 1\n")
+    before = tree_digest([tmp_path], suffixes=(".py",), exclude=("report",))
+    (tmp_path / "report" / "view.py").write_text("A = 2\n")
+    assert tree_digest([tmp_path], suffixes=(".py",), exclude=("report",)) == before
+    (tmp_path / "pipeline.py").write_text("B = 2\n")
+    assert tree_digest([tmp_path], suffixes=(".py",), exclude=("report",)) != before
