@@ -1,14 +1,16 @@
 """The harness's own overhead per submission, next to the time spent in the checks.
 
-    .venv/bin/python benchmarks/overhead.py [--copies N] [--backends bwrap,local]
+    .venv/bin/python benchmarks/overhead.py [--copies N] [--backends docker,bwrap,local]
 
-Grades N copies of the self-test assignment's correct example with each backend
-(one job at a time, so phases do not overlap) and prints the mean seconds per
-submission of each phase, from the timings every results.json records:
+Grades N copies of the self-test assignment's correct example with each backend in
+one run (one job at a time, so phases do not overlap) and prints the mean seconds per
+submission of each phase, from the timings every results.json records.  A backend
+that cannot run here is left out with the reason.
 
 intake        unpack the ZIP safely, find the files, build the private copy
 worker start  start the trusted grading process (Python, numpy, pytest imports)
-sandbox start start the sandboxed student process until it answers
+sandbox start start the sandboxed student process until it answers (Docker: create,
+              attach and start a container; the checks start it again after a failure)
 checks        the checks themselves (student code and comparisons)
 sandbox stop  tear the student process tree down
 total         wall clock per submission, everything included
@@ -46,20 +48,37 @@ def measure(backend: str, copies: int) -> dict[str, float]:
                           sandbox=backend, jobs=1, force=True)
         wall = time.monotonic() - started
     assert all(r.score == r.max_score for r in batch.results), "the example must pass"
+    assert batch.sandbox.startswith({"bwrap": "bubblewrap"}.get(backend, backend))
     row = {p: statistics.mean(r.timings.get(p, 0.0) for r in batch.results) for p in PHASES}
     row["total"] = wall / copies
     return row
 
 
+def unavailable(backend: str) -> str | None:
+    if backend == "docker":
+        from harness.sandbox.docker import unavailable_reason
+
+        return unavailable_reason()
+    if backend == "bwrap":
+        from harness.sandbox.bwrap import BwrapSandbox
+
+        return None if BwrapSandbox.available() else "bubblewrap cannot run here"
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=10)
-    parser.add_argument("--backends", default="bwrap,local")
+    parser.add_argument("--backends", default="docker,bwrap,local")
     args = parser.parse_args()
     print(f"mean seconds per submission over {args.copies} submissions (jobs=1)\n")
     header = f"{'backend':<8}" + "".join(f"{p:>15}" for p in (*PHASES, "total"))
     print(header + f"{'overhead/checks':>17}")
     for backend in args.backends.split(","):
+        reason = unavailable(backend)
+        if reason:
+            print(f"{backend:<8}left out: {reason}")
+            continue
         row = measure(backend, args.copies)
         overhead = row["total"] - row["checks"]
         cells = "".join(f"{row[p]:>15.3f}" for p in (*PHASES, "total"))
