@@ -28,7 +28,8 @@ import torch.nn.functional as F
 
 from harness.checks import fail, numpy_layers
 from harness.checks.reference import reference_root
-from harness.session import Remote, StudentError
+from harness.report.plots import series
+from harness.session import StudentError
 
 LAYERS_FILE = "blg561/blg561/layer/recurrent_layers.py"
 #: Files of the template the student does not write; put back when left out of the ZIP.
@@ -558,16 +559,7 @@ def brief_training(student, model, corpus, settings, seed):
         clip(params, settings["lm_clip"])
         step_fn()
         if step % 25 == 0 or step == 1:
-            curve.append(
-                (
-                    step,
-                    float(
-                        student.fetch(loss.item())
-                        if isinstance(loss.item(), Remote)
-                        else loss.item()
-                    ),
-                )
-            )
+            curve.append((step, float(student.fetch(loss))))
     return validation_perplexity(student, model, corpus, settings), curve
 
 
@@ -629,18 +621,17 @@ def check_training(student, lm, name, corpus, settings, grading_seed, evidence):
 
 
 def record_training(evidence, name, curve, ppl, bar, corpus, settings, key, retried):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot([s for s, _ in curve], [v for _, v in curve], label=f"your {name}")
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss (cross-entropy)")
-    ax.legend()
-    evidence.figure(fig, name="loss", title=f"{name}: training loss in the grader's loop")
-    plt.close(fig)
+    evidence.data(
+        name="loss",
+        value=series(
+            figure="lm-training-loss",
+            title="Training loss in the grader's loop",
+            x="step",
+            y="cross-entropy",
+            label=f"your {name}",
+            points=curve,
+        ),
+    )
     evidence.table(
         name="perplexity",
         columns=["model", "validation perplexity"],
