@@ -30,7 +30,7 @@ def unavailable(name: str) -> str | None:
         from harness.sandbox.docker import unavailable_reason
 
         reason = unavailable_reason()
-        return f"Docker: {reason} (.ci/run shows how to start one)" if reason else None
+        return f"Docker: {reason} (see docker/README.md)" if reason else None
     return None
 
 

@@ -102,6 +102,7 @@ def test_the_image_pins_what_the_project_pins():
     assert "ARG BASE=python:3.11-slim" in dockerfile
 
 
+@pytest.mark.docker
 def test_the_image_holds_nothing_of_graders_reference_or_tests(docker, make_session):
     secret = {}
     for folder in ("graders", "reference", "tests"):
@@ -145,6 +146,7 @@ def look(names):
         assert word not in mounts
 
 
+@pytest.mark.docker
 def test_the_container_has_every_wall(docker, make_session):
     s = make_session(
         docker,
@@ -183,6 +185,7 @@ def inside():
 # -- the sandbox's own wall clock, and cleanup --------------------------------------------
 
 
+@pytest.mark.docker
 def test_a_container_ends_itself_at_its_wall_clock_limit(docker, tmp_path, runtime_parent):
     # The harness accepts the connection and then says nothing, as if it had died:
     # only the backstop inside the container can end it.
@@ -233,6 +236,7 @@ time.sleep(600)
 """
 
 
+@pytest.mark.docker
 def test_containers_of_a_killed_harness_are_removed_by_the_next_one(
     docker, tmp_path, runtime_parent
 ):
@@ -248,6 +252,7 @@ def test_containers_of_a_killed_harness_are_removed_by_the_next_one(
     assert not [c for c in containers(docker.client) if c["Id"] == cid]
 
 
+@pytest.mark.docker
 @pytest.mark.slow
 def test_ctrl_c_leaves_no_container(docker, tmp_path):
     folder = tmp_path / "subs"
@@ -292,6 +297,7 @@ def test_ctrl_c_leaves_no_container(docker, tmp_path):
 # -- parallel jobs, --sandbox auto, --gpus ----------------------------------------------------
 
 
+@pytest.mark.docker
 def test_parallel_jobs_run_parallel_containers_and_results_say_docker(docker, tmp_path):
     folder = tmp_path / "subs"
     folder.mkdir()
@@ -329,6 +335,7 @@ def test_parallel_jobs_run_parallel_containers_and_results_say_docker(docker, tm
     assert batch.sandbox.startswith("docker")
 
 
+@pytest.mark.docker
 def test_auto_picks_docker_only_when_the_image_of_this_checkout_is_built(docker, monkeypatch):
     assert make_sandbox("auto").name == "docker"
     monkeypatch.setattr(docker_backend, "image_tag", lambda *a: "rnn-grader:not-built")
@@ -357,6 +364,7 @@ def test_gpus_take_docker_run_forms():
         make_sandbox("bwrap", gpus="all")
 
 
+@pytest.mark.docker
 def test_gpus_reach_the_student_or_the_engine_says_why(docker, make_session, tmp_path):
     if shutil.which("nvidia-smi"):
         s = make_session(
@@ -374,6 +382,7 @@ def test_gpus_reach_the_student_or_the_engine_says_why(docker, make_session, tmp
     assert containers(docker.client, owner=os.getpid()) == []
 
 
+@pytest.mark.docker
 def test_a_hang_is_killed_and_the_container_removed(docker, make_session):
     s = make_session(
         docker, {"m.py": "import time\ndef hang():\n    time.sleep(600)\n"}, call_timeout=2
