@@ -183,8 +183,8 @@ def device_requests(gpus: str) -> list[Any]:
         return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
     if value.isdigit() and int(value) > 0:
         return [DeviceRequest(count=int(value), capabilities=[["gpu"]])]
-    found = re.fullmatch(r"(?:device=)?([0-9A-Za-z-]+(?:,[0-9A-Za-z-]+)*)", value)
-    if found and value.startswith("device="):
+    found = re.fullmatch(r"device=([0-9A-Za-z-]+(?:,[0-9A-Za-z-]+)*)", value)
+    if found:
         return [DeviceRequest(device_ids=found.group(1).split(","), capabilities=[["gpu"]])]
     raise UsageError(f"--gpus must be 'all', a number, or 'device=0,1' (got {gpus!r})")
 
@@ -216,6 +216,14 @@ def remove_stale(client: Any, *, now: float | None = None) -> list[str]:
                 client.api.remove_container(info["Id"], force=True, v=True)
                 removed.append((info.get("Names") or [info["Id"][:12]])[0].lstrip("/"))
     return removed
+
+
+def _owner_labels(wall: float | None) -> dict[str, str]:
+    """Who made a container, and when any harness may remove it (see ``remove_stale``)."""
+    labels = {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
+    if wall is not None:
+        labels[EXPIRES] = str(int(time.time() + wall + EXPIRY_SLACK))
+    return labels
 
 
 def _readable_by_all(root: Path) -> None:
@@ -275,7 +283,9 @@ class DockerSandbox:
             device_requests=self._device_requests, network_mode="none", read_only=True
         )
         try:
-            cid = api.create_container(self.image, ["true"], host_config=config)["Id"]
+            cid = api.create_container(
+                self.image, ["true"], host_config=config, labels=_owner_labels(60)
+            )["Id"]
         except APIError as exc:
             raise SandboxError(self._explain(exc)) from None
         try:
@@ -349,9 +359,6 @@ class DockerSandbox:
             log_config=LogConfig(type="none"),
             device_requests=self._device_requests or None,
         )
-        labels = {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
-        if job.wall is not None:
-            labels[EXPIRES] = str(int(time.time() + job.wall + EXPIRY_SLACK))
         return {
             "image": self.image,
             "command": self.command(job),
@@ -359,7 +366,7 @@ class DockerSandbox:
             "environment": env,
             "working_dir": "/tmp",
             "hostname": "sandbox",
-            "labels": labels,
+            "labels": _owner_labels(job.wall),
             "name": f"rnn-grader-{job.label}-{os.getpid()}-{job.slot}-{os.urandom(3).hex()}",
             "host_config": host_config,
         }
