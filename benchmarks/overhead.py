@@ -11,7 +11,8 @@ intake        unpack the ZIP safely, find the files, build the private copy
 worker start  start the trusted grading process (Python, numpy, pytest imports)
 sandbox start start the sandboxed student process until it answers (Docker: create,
               attach and start a container; the checks start it again after a failure)
-checks        the checks themselves (student code and comparisons)
+checks        the checks themselves (student code and comparisons); the student process
+              starts lazily inside the first check, so this includes sandbox start too
 sandbox stop  tear the student process tree down
 total         wall clock per submission, everything included
 
