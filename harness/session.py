@@ -32,6 +32,7 @@ from .runtime import channel
 from .sandbox import Job, Outcome, Running, Sandbox, SandboxLimits
 
 STARTUP_TIMEOUT = 60.0
+_MAX_MESSAGE = 4000
 #: Seconds a student process may outlive the submission's deadline if the harness is gone.
 WALL_SLACK = 30.0
 
@@ -44,11 +45,17 @@ class StudentError(StudentProblem):
     """Student code raised an exception; its type, message and traceback are kept."""
 
     def __init__(self, error: Mapping[str, Any], *, during: str = "") -> None:
-        self.type = str(error.get("type", "Exception"))
-        self.message = str(error.get("message", ""))
-        self.traceback = str(error.get("traceback", ""))
-        self.where = error.get("where") or None
-        self.hint = str(error.get("hint", ""))
+        # Caps as the runtime's own: a tampered runtime could send megabytes.
+        self.type = str(error.get("type", "Exception"))[:200]
+        self.message = str(error.get("message", ""))[:_MAX_MESSAGE]
+        self.traceback = str(error.get("traceback", ""))[-2 * _MAX_MESSAGE :]
+        where = error.get("where")
+        self.where = (
+            {k: str(where.get(k, ""))[:500] for k in ("file", "line", "code", "function")}
+            if isinstance(where, Mapping)
+            else None
+        )
+        self.hint = str(error.get("hint", ""))[:1000]
         self.during = during
         super().__init__(self.summary())
 
@@ -75,6 +82,11 @@ class StudentCrashed(StudentProblem):
 
 class StudentTimeout(StudentCrashed):
     """A call into student code did not return within its time limit."""
+
+
+class MalformedReply(StudentCrashed):
+    """The student process answered with something the protocol does not allow: its
+    runtime was tampered with, or student code wrote to the channel.  Never our fault."""
 
 
 class TimeBudgetExceeded(StudentProblem):
@@ -147,7 +159,10 @@ class Remote:
         self._session.request("setitem", {"target": self, "key": key, "value": value})
 
     def __len__(self) -> int:
-        return int(self._session.op("len", self))
+        value = self._session.op("len", self)
+        if type(value) is not int or value < 0:
+            raise self._session._malformed(TypeError(f"len() gave {value!r:.50}"), "")
+        return value
 
     def fetch(self) -> Any:
         return self._session.fetch(self)
@@ -312,7 +327,7 @@ class StudentSession:
             with contextlib.suppress(OSError, channel.ChannelError):
                 self._sock.settimeout(2.0)
                 channel.send(self._sock, {"id": 0, "op": "shutdown"}, {})
-                channel.receive(self._sock)
+                channel.receive(self._sock, deadline=time.monotonic() + 2.0)
         self._finish("shutdown")
 
     def __enter__(self) -> StudentSession:
@@ -389,10 +404,30 @@ class StudentSession:
         self._send(header, encoder.arrays, limit)
         reply, arrays = self._receive(limit, during)
         self._busy = False
-        decoder = channel.Decoder(arrays, on_handle=self._wrap)
-        if not reply.get("ok"):
-            raise StudentError(reply.get("error") or {}, during=during)
-        return decoder.decode(reply.get("value"))
+        # Everything in a reply is the student process's to choose; what the protocol
+        # does not allow is the student's fault, never a fault of the grader.
+        try:
+            if reply.get("id") != rid:
+                raise ValueError(f"it answers request {reply.get('id')!r}, not {rid}")
+            if reply.get("ok"):
+                return channel.Decoder(arrays, on_handle=self._wrap).decode(reply.get("value"))
+            error = reply.get("error")
+            if not isinstance(error, Mapping):
+                raise ValueError("its error report is not a mapping")
+            problem = StudentError(error, during=during)
+        except Exception as exc:  # RecursionError included: a value nested too deeply
+            raise self._malformed(exc, during) from None
+        raise problem
+
+    def _malformed(self, exc: BaseException, during: str) -> MalformedReply:
+        outcome = self._finish("malformed")
+        what = f" while {during}" if during else ""
+        return MalformedReply(
+            f"the reply of your process could not be read{what} ({type(exc).__name__}: "
+            f"{str(exc)[:200]}): code that changes the harness's runtime or writes to its "
+            "channel is not allowed",
+            outcome,
+        )
 
     def _send(self, header: dict[str, Any], arrays: dict[str, Any], limit: float) -> None:
         assert self._sock is not None
@@ -410,7 +445,7 @@ class StudentSession:
         what = f" while {during}" if during else ""
         try:
             self._sock.settimeout(limit)
-            return channel.receive(self._sock)
+            return channel.receive(self._sock, deadline=time.monotonic() + limit)
         except TimeoutError:
             outcome = self._finish("timeout")
             if limit < self.call_timeout and self.remaining() <= 0.05:
@@ -420,9 +455,11 @@ class StudentSession:
                 "(an endless loop, or far too slow?)",
                 outcome,
             ) from None
-        except (OSError, channel.ChannelError):
+        except (OSError, channel.ChannelClosed):
             outcome = self._finish("exited")
             raise StudentCrashed(f"{outcome.describe(self.limits)}{what}", outcome) from None
+        except channel.ChannelError as exc:
+            raise self._malformed(exc, during) from None
 
     # -- conveniences for checks ------------------------------------------------
     def call(
@@ -473,9 +510,12 @@ class StudentSession:
                 want="value",
                 during=f"importing {path}",
             )
+            if not isinstance(info, dict) or not isinstance(info.get("module"), Remote):
+                raise self._malformed(TypeError("the loaded module is not an object"), path)
             recipe = {"path": path, "module": module, "mode": mode, "inject": inject}
-            if info.get("description") and info["description"] not in self.notes:
-                self.notes.append(info["description"])
+            description = str(info.get("description") or "")[: 2 * _MAX_MESSAGE]
+            if description and description not in self.notes:
+                self.notes.append(description)
             object.__setattr__(info["module"], "_origin", ("load", recipe))
             self._modules[key] = info
         return self._modules[key]

@@ -1,3 +1,4 @@
+import contextlib
 import pickle
 import socket
 import struct
@@ -87,3 +88,56 @@ def test_pickle_is_not_used_anywhere_in_the_channel():
     source = inspect.getsource(channel)
     assert "pickle" not in source.replace("allow_pickle=False", "").replace("unpickled", "")
     assert pickle  # imported only to make the intent of this test obvious
+
+
+def test_a_compressed_array_is_refused_unread():
+    # pack never compresses; a deflated member could turn megabytes into gigabytes here.
+    import io
+    import zipfile
+
+    payload = io.BytesIO()
+    with zipfile.ZipFile(payload, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("a0.npy", "w") as f:
+        np.lib.format.write_array(f, np.zeros(10_000))
+    blob = payload.getvalue()
+    head = b'{"value": {"__array__": "a0"}}'
+    a, b = socket.socketpair()
+    with a, b:
+        a.sendall(struct.pack("!4sII", channel.MAGIC, len(head), len(blob)) + head + blob)
+        with pytest.raises(channel.ChannelError, match="compressed"):
+            channel.receive(b)
+
+
+def test_a_frame_trickled_byte_by_byte_still_ends_at_its_deadline():
+    import threading
+    import time
+
+    frame = channel.pack({"id": 1, "ok": True, "value": "x" * 20}, {})
+    a, b = socket.socketpair()
+
+    def trickle():
+        for i in range(len(frame)):  # each byte well within a per-recv timeout
+            with contextlib.suppress(OSError):
+                a.sendall(frame[i : i + 1])
+            time.sleep(0.05)
+
+    with a, b:
+        threading.Thread(target=trickle, daemon=True).start()
+        b.settimeout(1.0)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            channel.receive(b, deadline=started + 0.3)
+        assert time.monotonic() - started < 0.6
+
+
+def test_a_header_nested_too_deeply_and_a_closed_channel_are_channel_errors():
+    head = b"[" * 5000 + b"]" * 5000
+    a, b = socket.socketpair()
+    with a, b:
+        a.sendall(struct.pack("!4sII", channel.MAGIC, len(head), 0) + head)
+        with pytest.raises(channel.ChannelError, match="RecursionError"):
+            channel.receive(b)
+    a, b = socket.socketpair()
+    with b:
+        a.close()
+        with pytest.raises(channel.ChannelClosed):
+            channel.receive(b)

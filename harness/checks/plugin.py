@@ -30,6 +30,8 @@ from ..spec import AssignmentSpec
 from .context import CheckFailed, Evidence, Submission
 
 GRADER_ERROR = "grader_error"
+#: Longest message kept for one check.
+MAX_MESSAGE = 20_000
 
 
 @dataclass
@@ -43,6 +45,15 @@ class Outcome:
     kind: str = ""  #: "", "student_error", "crash", "timeout", "budget", "skipped", grader_error
     duration: float = 0.0
     phase_failed: str = ""
+
+
+def _cap(message: str, keep: int = MAX_MESSAGE) -> str:
+    """A check's message as results.json keeps it: long ones lose their middle (a check
+    may quote values the student process chose)."""
+    if len(message) <= keep:
+        return message
+    cut = len(message) - keep
+    return f"{message[: keep // 2]}\n[... {cut} characters cut ...]\n{message[-keep // 2 :]}"
 
 
 def spec_key(nodeid: str) -> str:
@@ -175,7 +186,7 @@ class GradingPlugin:
             kind, message = _explain(call.excinfo)
             outcome.passed = False
             outcome.kind = kind
-            outcome.message = message.strip()
+            outcome.message = _cap(message.strip())
             outcome.phase_failed = call.when
         if call.when == "teardown" and rep.failed and outcome.passed:
             outcome.passed = False

@@ -25,6 +25,7 @@ import math
 import socket
 import struct
 import sys
+import time
 from typing import Any
 
 MAGIC = b"GRD1"
@@ -32,10 +33,16 @@ _HEAD = struct.Struct("!4sII")
 #: Largest header and blob accepted; a frame over this is a protocol error, not an OOM.
 MAX_HEADER = 64 * 1024**2
 MAX_BLOB = 1024**3
+#: Longest type name or repr of a handle kept (the peer's own cap is shorter).
+_MAX_NAME = 1000
 
 
 class ChannelError(Exception):
     """The peer closed the channel or sent a malformed frame."""
+
+
+class ChannelClosed(ChannelError):
+    """The peer closed the channel (its process ended, as a rule)."""
 
 
 class Handle:
@@ -179,8 +186,8 @@ class Decoder:
         if "__handle__" in value:
             handle = Handle(
                 int(value["__handle__"]),
-                str(value.get("type", "")),
-                str(value.get("repr", "")),
+                str(value.get("type", ""))[:_MAX_NAME],
+                str(value.get("repr", ""))[:_MAX_NAME],
                 tuple(value["shape"]) if value.get("shape") is not None else None,
                 value.get("dtype"),
             )
@@ -204,13 +211,20 @@ def pack(header: dict[str, Any], arrays: dict[str, Any]) -> bytes:
     return _HEAD.pack(MAGIC, len(head), len(blob)) + head + blob
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
     chunks = []
     remaining = n
     while remaining:
+        if deadline is not None:
+            # The socket's own timeout is per recv: without this, a peer that sends one
+            # byte just inside it could stretch one frame forever.
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the frame did not arrive in time")
+            sock.settimeout(left)
         chunk = sock.recv(min(remaining, 1 << 20))
         if not chunk:
-            raise ChannelError("the other side closed the channel")
+            raise ChannelClosed("the other side closed the channel")
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
@@ -220,26 +234,44 @@ def send(sock: socket.socket, header: dict[str, Any], arrays: dict[str, Any]) ->
     sock.sendall(pack(header, arrays))
 
 
-def receive(sock: socket.socket) -> tuple[dict[str, Any], dict[str, Any]]:
-    magic, head_len, blob_len = _HEAD.unpack(_recv_exact(sock, _HEAD.size))
+def receive(
+    sock: socket.socket, *, deadline: float | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The next frame; with ``deadline`` (a ``time.monotonic()`` value) all of it must have
+    arrived by then, or ``TimeoutError``.  Anything malformed is a ``ChannelError``."""
+    magic, head_len, blob_len = _HEAD.unpack(_recv_exact(sock, _HEAD.size, deadline))
     if magic != MAGIC:
         raise ChannelError(f"bad frame: expected magic {MAGIC!r}, got {magic!r}")
     if head_len > MAX_HEADER or blob_len > MAX_BLOB:
         raise ChannelError(f"frame too large ({head_len} + {blob_len} bytes)")
     try:
-        header = json.loads(_recv_exact(sock, head_len).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ChannelError(f"bad frame header: {exc}") from None
+        header = json.loads(_recv_exact(sock, head_len, deadline).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON; nested too deeply
+        raise ChannelError(f"bad frame header: {type(exc).__name__}: {exc}") from None
     if not isinstance(header, dict):
         raise ChannelError("bad frame header: not a JSON object")
     arrays: dict[str, Any] = {}
     if blob_len:
-        import numpy as np
-
-        blob = _recv_exact(sock, blob_len)
-        try:
-            with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
-        except Exception as exc:  # a malformed blob is the peer's fault, never ours
-            raise ChannelError(f"bad array blob: {exc}") from None
+        arrays = _load_arrays(_recv_exact(sock, blob_len, deadline))
     return header, arrays
+
+
+def _load_arrays(blob: bytes) -> dict[str, Any]:
+    import zipfile
+
+    import numpy as np
+
+    try:
+        # ``pack`` never compresses.  A compressed member could inflate a few megabytes of
+        # blob into gigabytes here, on the trusted side; stored ones are no larger than
+        # the blob itself.
+        with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+            for info in zf.infolist():
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(blob):
+                    raise ChannelError(f"bad array blob: {info.filename!r} is compressed")
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except ChannelError:
+        raise
+    except Exception as exc:  # a malformed blob is the peer's fault, never ours
+        raise ChannelError(f"bad array blob: {exc}") from None
