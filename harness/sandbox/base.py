@@ -169,6 +169,11 @@ class OutputCapture:
             if len(self.tail) > self._keep:
                 del self.tail[: len(self.tail) - self._keep]
 
+    @property
+    def reading(self) -> bool:
+        """Whether the stream is still being drained (its writers have not all closed it)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def finish(self, timeout: float = 2.0) -> tuple[str, bool]:
         if self._thread is not None:
             self._thread.join(timeout)
@@ -270,8 +275,14 @@ class PopenRunning:
             oom = bool(self._oom_check()) if self._oom_check is not None else False  # type: ignore[operator]
             stdout, cut_out = self._stdout.finish()
             stderr, cut_err = self._stderr.finish()
-            for stream in (self._proc.stdout, self._proc.stderr):
-                if stream is not None:
+            for capture, stream in (
+                (self._stdout, self._proc.stdout),
+                (self._stderr, self._proc.stderr),
+            ):
+                # A process the student left behind may hold the pipe open, and closing a
+                # stream its reader is blocked on would wait for that process: leave it to
+                # the (daemon) reader, which ends when the pipe does.
+                if stream is not None and not capture.reading:
                     stream.close()
             code = self._proc.returncode
             self._outcome = Outcome(
