@@ -154,7 +154,17 @@ class BwrapSandbox:
         return args
 
     def start(self, job: Job) -> PopenRunning:
-        argv = self.command(job)
+        # bubblewrap stays in the sandbox as its PID 1, where /proc/1/cmdline is readable:
+        # its options go through a pipe, so that they do not show the host's paths (the
+        # command after "--" names only paths inside the sandbox).
+        command = self.command(job)
+        split = command.index("--")
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, b"".join(o.encode() + b"\0" for o in command[1:split]))
+        finally:
+            os.close(write_end)
+        argv = [command[0], "--args", str(read_end), *command[split:]]
         cgroup = None
         if self._use_cgroups:
             name = f"{job.label}-{os.getpid()}-{job.slot}-{os.urandom(3).hex()}"
@@ -172,11 +182,14 @@ class BwrapSandbox:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
                 env={"PATH": "/usr/bin:/bin"},
+                pass_fds=(read_end,),
             )
         except OSError as exc:
             if cgroup is not None:
                 cgroup.remove()
             raise SandboxError(f"could not start bubblewrap: {exc}") from exc
+        finally:
+            os.close(read_end)
         return PopenRunning(
             proc,
             limits=job.limits,
