@@ -25,7 +25,7 @@ from .checks.worker import WorkerRequest
 from .errors import LayoutError, SubmissionError
 from .intake import ExtractionLimits, extract_zip
 from .layout import describe_problems, locate, materialize
-from .results import CheckResult, CheckStatus, Status, SubmissionResult
+from .results import NEEDS_REVIEW, CheckResult, CheckStatus, Status, SubmissionResult
 from .spec import AssignmentSpec, Limits
 from .store import read_json
 
@@ -315,6 +315,9 @@ def score(
         flags.append("output_truncated")
     if grader_errors:
         flags.append(GRADER_ERROR)
+    review = [str(r) for r in worker.get("review", [])]
+    if review:
+        flags.append(NEEDS_REVIEW)
 
     timed_out = sum(1 for o in outcomes if o["kind"] in ("timeout", "budget"))
     if harness_problems or grader_errors:
@@ -341,6 +344,7 @@ def score(
             f"{limits.call_timeout:.0f} s; the other checks ran normally.",
         )
     summary += list(worker.get("notes", []))
+    summary += [f"For a TA to review: {r}" for r in review]
     if "out_of_memory" in flags:
         summary.insert(0, f"Your code ran out of memory (limit {limits.memory // 1024**2} MiB).")
     summary += harness_problems

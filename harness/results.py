@@ -28,6 +28,10 @@ class CheckStatus(StrEnum):
     FAILED = "failed"
 
 
+#: The flag of a submission that a check wants a TA to look at (``Evidence.for_review``).
+NEEDS_REVIEW = "needs_review"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """One check of one submission, as a Gradescope ``tests`` entry."""

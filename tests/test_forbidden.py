@@ -609,3 +609,20 @@ def test_traps_record_what_the_student_really_calls(backend, make_session):
     before = len(session.op("trap_report"))
     session.import_module("torch.nn").Linear(2, 3)
     assert len(session.op("trap_report")) == before
+
+
+def test_a_dynamic_access_flags_the_submission_for_a_ta(tmp_path):
+    from harness.checks.context import Evidence
+    from harness.checks.palindrome_grading import flag_dynamic_access
+
+    settings = {"forbidden": ["torch.nn.LSTM"]}
+    hidden = (
+        "import base64\nfrom torch import nn\n"
+        "Cell = getattr(nn, base64.b64decode('TFNUTQ==').decode())\n"
+    )
+    evidence = Evidence(tmp_path)
+    flag_dynamic_access({"part1/lstm.py": hidden}, settings, evidence)
+    assert len(evidence.reviews) == 1 and "part1/lstm.py, line 3" in evidence.reviews[0]
+    plain = Evidence(tmp_path)
+    flag_dynamic_access({"part1/lstm.py": "import torch\nx = torch.tanh\n"}, settings, plain)
+    assert plain.reviews == []

@@ -18,7 +18,7 @@ import pytest
 from harness.checks import cells, fail
 from harness.checks import palindrome as pal
 from harness.checks.forbidden import describe as describe_uses
-from harness.checks.forbidden import find_forbidden
+from harness.checks.forbidden import find_forbidden, find_suspicious
 from harness.report.plots import series
 from harness.session import StudentError
 
@@ -82,11 +82,15 @@ def own_files(submission, part, model_files, given_files):
 
 
 @pytest.fixture(scope="module")
-def forbidden_uses(
-    request, student, submission, part, settings, model_class, model_files, given_files
-):
+def part_files(submission, part, model_files, given_files):
+    """The part's own source files, {path: text}, for static analysis."""
+    return own_files(submission, part, model_files, given_files)
+
+
+@pytest.fixture(scope="module")
+def forbidden_uses(request, student, part_files, settings, model_class):
     """Static uses in the part's files, then uses trapped while the model runs."""
-    files = own_files(submission, part, model_files, given_files)
+    files = part_files
     uses = find_forbidden(files, forbidden=settings["forbidden"])
     text = describe_uses(uses) if uses else ""
     # Running the model is best effort: a model that cannot run is judged by other checks.
@@ -136,6 +140,18 @@ def check_forbidden(request, forbidden_uses, settings, evidence):
     if forbidden_uses:
         evidence.text(name="forbidden", title="Forbidden API uses", text=forbidden_uses)
         fail(f"{settings['forbidden_message']}; found:\n" + forbidden_uses)
+    flag_dynamic_access(request.getfixturevalue("part_files"), settings, evidence)
+
+
+def flag_dynamic_access(files, settings, evidence):
+    """Code that may reach a forbidden API in a way neither static analysis nor the traps
+    can settle (a name decoded at run time, exec of a built string) does not cost points,
+    but the submission is flagged for a TA, with the lines."""
+    suspicious = find_suspicious(files, forbidden=settings["forbidden"])
+    if suspicious:
+        text = describe_uses(suspicious)
+        evidence.text(name="dynamic-access", title="For a TA: dynamic accesses", text=text)
+        evidence.for_review(text)
 
 
 def not_done_by_forbidden_api(forbidden_uses, settings, kind):

@@ -112,6 +112,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
         "collect_errors": plugin.collect_errors,
         "outcomes": [asdict(plugin.outcomes[n]) for n in plugin.order if n in plugin.outcomes],
         "evidence": evidence.items,
+        "review": evidence.reviews,
         "stdout": stdout,
         "stderr": stderr,
         "processes": [

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..manual import entries as manual_entries
 from ..manual import total as manual_total
-from ..results import CheckStatus, Status, SubmissionResult
+from ..results import NEEDS_REVIEW, CheckStatus, Status, SubmissionResult
 from ..spec import AssignmentSpec
 from . import plots
 
@@ -634,7 +634,11 @@ def class_view(
                 manual=manual,
                 final=r.score + manual,
                 time=r.execution_time,
-                note=(r.output.splitlines() or [r.reason])[0] if r.status != Status.GRADED else "",
+                note=(r.output.splitlines() or [r.reason])[0]
+                if r.status != Status.GRADED
+                else (
+                    "flagged for a TA's review (see the report)" if NEEDS_REVIEW in r.flags else ""
+                ),
                 reason=r.output or r.reason,
             )
         )

@@ -185,7 +185,7 @@ def lstm_step(x, h, c, W, U, b):
         "assignment",
         "a name static analysis cannot fold (base64), then the run-time traps reset from "
         "inside the sandbox",
-        Verdict("graded", MAX),
+        Verdict("graded", MAX, ("needs_review",)),
         body=r"""
 import base64
 import sys
@@ -204,8 +204,9 @@ def lstm_step(x, h, c, W, U, b):
     sys.modules["harness_runtime.traps"].reset()
     return result
 """,
-        limit="static analysis only marks the dynamic `getattr` as suspicious, and a "
-        "student's own process can clear the traps' record",
+        limit="the points are not taken automatically: static analysis cannot resolve the "
+        "decoded name and a student's own process can clear the traps' record, so the "
+        "submission is flagged for a TA with the dynamic `getattr` line",
     ),
 ]
 

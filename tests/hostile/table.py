@@ -28,6 +28,7 @@ _FLAGS = {
     "output_truncated": "output cut",
     "timeout": "time limit",
     "call_timeout": "call limit",
+    "needs_review": "flagged for a TA",
 }
 
 

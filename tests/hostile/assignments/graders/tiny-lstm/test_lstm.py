@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from harness.checks import assert_close, fail
-from harness.checks.forbidden import describe, find_forbidden
+from harness.checks.forbidden import describe, find_forbidden, find_suspicious
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,9 +50,18 @@ def forbidden(request, student, submission, spec):
     return "\n".join(t for t in [describe(uses) if uses else "", *trapped] if t)
 
 
-def test_no_forbidden_api(forbidden, spec):
+def test_no_forbidden_api(forbidden, spec, submission, evidence):
     if forbidden:
         fail(f"{spec.settings['forbidden_message']}; found:\n{forbidden}")
+    # What neither static analysis nor the traps can settle goes to a TA, as in the
+    # course graders (harness.checks.palindrome_grading.flag_dynamic_access).
+    files = {
+        p.relative_to(submission.root).as_posix(): p.read_text(errors="replace")
+        for p in submission.python_files()
+    }
+    suspicious = find_suspicious(files, forbidden=spec.settings["forbidden"])
+    if suspicious:
+        evidence.for_review(describe(suspicious))
 
 
 def test_matches_equations(answer, forbidden, reference):
