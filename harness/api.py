@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -20,10 +21,11 @@ from pathlib import Path
 from . import __version__, gradebook, manual, report
 from .assignments import find_assignment
 from .checks.reference import reference_root
-from .errors import NamingError, UsageError
+from .errors import NamingError, UnsafeSandboxWarning, UsageError
 from .pipeline import Options, Pipeline, not_graded
 from .results import Status, SubmissionResult
 from .sandbox import make_sandbox
+from .sandbox.local import WARNING as LOCAL_WARNING
 from .spec import AssignmentSpec
 from .store import combine, file_digest, read_json, tree_digest, write_json_atomic
 from .units import parse_size
@@ -165,6 +167,8 @@ def grade(
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1 (got {jobs})")
     backend = make_sandbox(sandbox, gpus=gpus)  # fails now, not once per submission
+    if backend.name == "local":
+        warnings.warn(LOCAL_WARNING, UnsafeSandboxWarning, stacklevel=2)
     marks = manual.read_scores(manual_scores, spec) if manual_scores else {}
     found = discover(submissions, spec, accept_misnamed=accept_misnamed)
     unknown_marks = set(marks) - {s.student_id for s in found}

@@ -20,6 +20,9 @@
 A ``SubmissionError`` becomes a "not graded" result with its message; anything
 else that escapes a submission's pipeline is a fault of the harness.
 Messages name the thing, what was expected and what was found.
+
+``UnsafeSandboxWarning`` (a warning, not an error) is issued by ``api.grade`` whenever
+it runs student code with the local backend, which isolates nothing.
 """
 
 from __future__ import annotations
@@ -84,3 +87,7 @@ class ArchiveLimitError(ArchiveError):
 
 class LayoutError(SubmissionError):
     reason = "missing_files"
+
+
+class UnsafeSandboxWarning(UserWarning):
+    """Student code is about to run without isolation (the local backend)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from enum import IntEnum
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from rich.table import Table
 
 from harness import api
 from harness.assignments import list_assignments
-from harness.errors import HarnessError, UsageError
+from harness.errors import HarnessError, UnsafeSandboxWarning, UsageError
 from harness.results import Status
 from harness.sandbox import BACKENDS
 from harness.sandbox.docker import unavailable_reason as docker_unavailable_reason
@@ -245,25 +246,27 @@ def cli(
         with progress:
             total = len(only) if only else len(subs)
             task = progress.add_task("grading", total=total, current="")
-            batch = api.grade(
-                submissions=submissions,
-                assignment=assignment,
-                out=out,
-                jobs=jobs,
-                sandbox=sandbox,
-                gpus=gpus,
-                timeout=timeout,
-                memory=memory,
-                only=only,
-                force=force,
-                seed=seed,
-                accept_misnamed=accept_misnamed,
-                keep_work=keep_work,
-                manual_scores=manual_scores,
-                id_column=id_column,
-                scale=scale,
-                on_event=on_event,
-            )
+            with warnings.catch_warnings():  # the warning is printed above and below
+                warnings.simplefilter("ignore", UnsafeSandboxWarning)
+                batch = api.grade(
+                    submissions=submissions,
+                    assignment=assignment,
+                    out=out,
+                    jobs=jobs,
+                    sandbox=sandbox,
+                    gpus=gpus,
+                    timeout=timeout,
+                    memory=memory,
+                    only=only,
+                    force=force,
+                    seed=seed,
+                    accept_misnamed=accept_misnamed,
+                    keep_work=keep_work,
+                    manual_scores=manual_scores,
+                    id_column=id_column,
+                    scale=scale,
+                    on_event=on_event,
+                )
     except UsageError as exc:
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         sys.exit(ExitCode.USAGE_ERROR)

@@ -156,3 +156,18 @@ def test_local_backend_warns_loudly(tmp_path, folder):
     )
     assert code == ExitCode.OK
     assert out.count("NO isolation") >= 2
+
+
+@pytest.mark.sandbox
+def test_the_api_warns_when_it_grades_without_isolation(tmp_path, folder):
+    from harness import api
+    from harness.errors import UnsafeSandboxWarning
+
+    with pytest.warns(UnsafeSandboxWarning, match="NO isolation"):
+        api.grade(
+            submissions=folder,
+            assignment="tiny-rnn",
+            out=tmp_path / "o",
+            sandbox="local",
+            only=["correct"],
+        )
