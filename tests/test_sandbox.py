@@ -263,6 +263,49 @@ def test_cpu_time_limit(isolated, make_session):
     assert time.monotonic() - started < 10
 
 
+def test_a_submission_gets_one_cpu(isolated, make_session):
+    """Two busy processes for a second and a half of wall time use at most about one CPU:
+    the quota bubblewrap's cgroup and Docker's container both set."""
+    skip_without_cgroups(isolated)
+    s = make_session(
+        isolated,
+        {
+            "m.py": """
+import os, time
+def burn(seconds=1.5):
+    start = time.monotonic()
+    pids = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            while time.monotonic() - start < seconds:
+                pass
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    t = os.times()
+    return (t.children_user + t.children_system) / (time.monotonic() - start)
+"""
+        },
+    )
+    assert s.load("m.py").burn() < 1.3
+
+
+def test_the_cpu_quota_is_set_and_removed(tmp_path):
+    from harness.sandbox.cgroups import Cgroups
+
+    cg = Cgroups()
+    if not cg.available():
+        pytest.skip("needs root")
+    group = cg.create(f"quota-test-{os.getpid()}-0-x", memory=2**28, processes=16, cpus=1.0)
+    try:
+        assert cg.cpu_quota(group) == 1.0
+    finally:
+        group.remove()
+    assert not any(d.exists() for d in group.dirs)
+
+
 def test_no_cgroups_are_left_behind(bwrap, make_session):
     from harness.sandbox.cgroups import PARENT, Cgroups
 
@@ -273,7 +316,11 @@ def test_no_cgroups_are_left_behind(bwrap, make_session):
     s.load("m.py")
     s.close()
     leftovers = (
-        [p for p in (cg.root / "memory" / PARENT).glob(f"*-{os.getpid()}-*")]
+        [
+            p
+            for controller in ("memory", "pids", "cpu")
+            for p in (cg.root / controller / PARENT).glob(f"*-{os.getpid()}-*")
+        ]
         if cg.version == 1
         else []
     )

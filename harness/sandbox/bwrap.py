@@ -51,6 +51,9 @@ ETC_ALLOW = (
 SOURCE_DIR = "/opt/submission-source"
 #: Virtual memory torch maps at import (3.2 GB seen); added to the rlimit fallback.
 ADDRESS_SPACE_SLACK = 6 * 1024**3
+#: CPUs a submission may use when cgroups are available: Docker's default (one), so a busy
+#: submission cannot slow its neighbours down and the backends time alike.
+CPUS = 1.0
 
 
 def _python_roots() -> list[Path]:
@@ -92,8 +95,9 @@ class BwrapSandbox:
         how = "cgroup" if self._use_cgroups else "rlimit (address space)"
         return (
             "bubblewrap: no network, read-only allow-listed file system, private tmpfs copy "
-            f"of the submission; memory and processes limited by {how}, CPU time and file "
-            "size by rlimit, wall clock by killing the process tree"
+            f"of the submission; memory and processes limited by {how}"
+            + (f", {CPUS:g} CPU by cgroup" if self._use_cgroups else "")
+            + "; CPU time and file size by rlimit, wall clock by killing the process tree"
         )
 
     def command(self, job: Job) -> list[str]:
@@ -169,7 +173,7 @@ class BwrapSandbox:
         if self._use_cgroups:
             name = f"{job.label}-{os.getpid()}-{job.slot}-{os.urandom(3).hex()}"
             cgroup = self._cgroups.create(
-                name, memory=job.limits.memory, processes=job.limits.processes
+                name, memory=job.limits.memory, processes=job.limits.processes, cpus=CPUS
             )
             # The shell joins the cgroup, then becomes bwrap: nothing runs outside it.
             joins = "; ".join(f"echo $$ > '{f}'" for f in cgroup.procs_files)

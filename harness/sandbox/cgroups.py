@@ -1,8 +1,10 @@
-"""Per-process-tree memory and process limits through Linux control groups.
+"""Per-process-tree memory, process and CPU limits through Linux control groups.
 
 cgroup v2 (one unified tree) and v1 (one tree per controller, as on our machines)
 are both handled.  Needs write access to the cgroup file system, which in practice
-means running as root; ``Cgroups.available()`` says whether it can be used.
+means running as root; ``Cgroups.available()`` says whether it can be used.  The CPU
+quota is applied where the cpu controller is writable too (a submission then gets the
+same one CPU as in a Docker container) and skipped, not failed, where it is not.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 PARENT = "rnn-grader"
+PERIOD_US = 100_000  #: the CFS period; the quota is cpus times this
 
 
 def _write(path: Path, value: str) -> None:
@@ -98,7 +101,7 @@ class Cgroups:
         parents = (
             [self.root / PARENT]
             if self.version == 2
-            else [self.root / c / PARENT for c in ("memory", "pids")]
+            else [self.root / c / PARENT for c in ("memory", "pids", "cpu")]
         )
         for parent in parents:
             if not parent.is_dir():
@@ -110,20 +113,25 @@ class Cgroups:
                 if not Path(f"/proc/{fields[-3]}").exists():
                     Cgroup(dirs=(d,), memory_dir=None, version=self.version).remove()
 
-    def create(self, name: str, *, memory: int, processes: int) -> Cgroup:
+    def create(
+        self, name: str, *, memory: int, processes: int, cpus: float | None = None
+    ) -> Cgroup:
+        quota = str(int(cpus * PERIOD_US)) if cpus else ""
         if self.version == 2:
             parent = self.root / PARENT
             parent.mkdir(exist_ok=True)
-            with contextlib.suppress(OSError):
-                _write(self.root / "cgroup.subtree_control", "+memory +pids")
-            with contextlib.suppress(OSError):
-                _write(parent / "cgroup.subtree_control", "+memory +pids")
+            for d in (self.root, parent):
+                for controller in ("+memory +pids", "+cpu"):
+                    with contextlib.suppress(OSError):
+                        _write(d / "cgroup.subtree_control", controller)
             d = parent / name
             d.mkdir(exist_ok=True)
             _write(d / "memory.max", str(memory))
             with contextlib.suppress(OSError):
                 _write(d / "memory.swap.max", "0")
             _write(d / "pids.max", str(processes))
+            if quota and (d / "cpu.max").exists():
+                _write(d / "cpu.max", f"{quota} {PERIOD_US}")
             return Cgroup(dirs=(d,), memory_dir=d, version=2)
         mem = self.root / "memory" / PARENT / name
         pids = self.root / "pids" / PARENT / name
@@ -134,4 +142,23 @@ class Cgroups:
             with contextlib.suppress(OSError):
                 _write(mem / "memory.memsw.limit_in_bytes", str(memory))
         _write(pids / "pids.max", str(processes))
-        return Cgroup(dirs=(mem, pids), memory_dir=mem, version=1)
+        dirs: tuple[Path, ...] = (mem, pids)
+        if quota and os.access(self.root / "cpu", os.W_OK):
+            cpu = self.root / "cpu" / PARENT / name
+            cpu.mkdir(parents=True, exist_ok=True)
+            _write(cpu / "cpu.cfs_period_us", str(PERIOD_US))
+            _write(cpu / "cpu.cfs_quota_us", quota)
+            dirs += (cpu,)
+        return Cgroup(dirs=dirs, memory_dir=mem, version=1)
+
+    def cpu_quota(self, group: Cgroup) -> float | None:
+        """The CPUs ``group`` may use (None: no quota)."""
+        for d in group.dirs:
+            if self.version == 2 and (d / "cpu.max").exists():
+                quota, period = (d / "cpu.max").read_text().split()
+                return None if quota == "max" else int(quota) / int(period)
+            if (d / "cpu.cfs_quota_us").exists():
+                quota_us = int((d / "cpu.cfs_quota_us").read_text())
+                period_us = int((d / "cpu.cfs_period_us").read_text())
+                return None if quota_us < 0 else quota_us / period_us
+        return None
