@@ -78,3 +78,12 @@ def test_a_transposed_square_gradient_is_named():
     message = nl.transpose_hint(expected, expected.T, "dWh", "differs")
     assert "dWh is the transpose of the right gradient" in message
     assert nl.transpose_hint(expected, expected + 1, "dWh", "differs") == "differs"
+
+
+def test_a_student_value_of_the_wrong_kind_fails_the_check_not_the_grader():
+    from harness.checks.context import CheckFailed
+
+    assert nl.as_array([[1, 2]], (1, 2), "dWx").dtype == np.float64
+    for value, words in [(None, "expected an array"), ("abc", "expected numbers"), ([1, 2], "shape")]:
+        with pytest.raises(CheckFailed, match=words):
+            nl.as_array(value, (1, 2), "dWx")

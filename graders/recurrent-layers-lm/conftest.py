@@ -178,23 +178,29 @@ def remote_attr(student, obj, name, what):
     )
 
 
+def vocabulary(student, dataset, what) -> list[str]:
+    """``dataset.vocab`` as a list of words, or a failed check saying what it is instead."""
+    vocab = remote_attr(student, dataset, "vocab", what)
+    if not isinstance(vocab, list | tuple) or not all(isinstance(w, str) for w in vocab):
+        fail(f"{what} must be a list of words (id -> word); it is a {type(vocab).__name__}")
+    return list(vocab)
+
+
 def check_vocabulary(student, lm, reference_lm, passage):
     seq = 7
     ref = reference_lm.Dataset(seq, str(passage), train=True)
     ds = build_dataset(student, lm, seq, train=True)
-    vocab = remote_attr(student, ds, "vocab", "Dataset.vocab")
-    if not isinstance(vocab, list | tuple) or not all(isinstance(w, str) for w in vocab):
-        fail(f"Dataset.vocab must be a list of words (id -> word); it is a {type(vocab).__name__}")
+    vocab = vocabulary(student, ds, "Dataset.vocab")
     problems = vocabulary_problems(list(vocab), ref.vocab)
     val = build_dataset(student, lm, seq, train=False)
-    if remote_attr(student, val, "vocab", "the validation Dataset's vocab") != vocab:
+    if vocabulary(student, val, "the validation Dataset's vocab") != vocab:
         problems.append(
             "the validation Dataset (train=False) has another vocabulary than the training one: "
             "both must build it from the training part"
         )
     rare = build_dataset(student, lm, seq, train=True, min_count=5)
     expected_rare = reference_lm.Dataset(seq, str(passage), train=True, min_count=5).vocab
-    rare_vocab = list(remote_attr(student, rare, "vocab", "Dataset(min_count=5).vocab"))
+    rare_vocab = vocabulary(student, rare, "Dataset(min_count=5).vocab")
     if not problems and rare_vocab != expected_rare:
         problems.append(
             f"with min_count=5 the vocabulary should have {len(expected_rare)} entries (words seen "
@@ -248,7 +254,7 @@ def check_windows(student, lm, reference_lm, passage):
                 f"// seq_length non-overlapping windows"
             )
             continue
-        vocab = list(remote_attr(student, ds, "vocab", "Dataset.vocab"))
+        vocab = vocabulary(student, ds, "Dataset.vocab")
         for i in (0, 1, len(ref) - 1):
             item = student_call(
                 student,
@@ -268,7 +274,10 @@ def check_windows(student, lm, reference_lm, passage):
 def window_problem(item, ref, i, vocab, seq) -> str:
     if not isinstance(item, tuple | list) or len(item) != 2:
         return "an item must be a pair (x, y) of int64 tensors"
-    x, y = (np.asarray(v) for v in item)
+    try:
+        x, y = (np.asarray(v) for v in item)
+    except (TypeError, ValueError):
+        return "x and y must be int64 tensors of token ids"
     if x.shape != (seq,) or y.shape != (seq,):
         return f"x and y must have shape ({seq},); got {x.shape} and {y.shape}"
     if not (np.issubdtype(x.dtype, np.integer) and np.issubdtype(y.dtype, np.integer)):
@@ -390,9 +399,13 @@ def check_evaluate(student, lm, grading_seed):
     logits = student.fetch(
         student_call(student, model, X, None, want="handle", during="calling the model")[0]
     )
-    losses = F.cross_entropy(
-        torch.from_numpy(logits).reshape(-1, V).double(), Y.reshape(-1), reduction="none"
-    ).reshape(n, T)
+    try:
+        logits = np.asarray(logits, dtype=np.float64).reshape(n * T, V)
+    except (TypeError, ValueError):
+        fail(f"evaluate is checked on RNNModel's logits, which must be a (B, T, V) tensor (V={V})")
+    losses = F.cross_entropy(torch.from_numpy(logits), Y.reshape(-1), reduction="none").reshape(
+        n, T
+    )
     expected = float(losses.mean())
     batch_means = float(np.mean([float(losses[i : i + 16].mean()) for i in range(0, n, 16)]))
     if not math.isclose(first, second, rel_tol=1e-6):
@@ -474,7 +487,7 @@ def check_train_one_epoch(student, lm, grading_seed, evidence):
 def check_generate(student, lm, grading_seed, evidence):
     RNNModel, generate = defined(student, lm, "RNNModel", "generate")
     ds = build_dataset(student, lm, SMALL["seq_length"], train=True)
-    vocab = list(remote_attr(student, ds, "vocab", "Dataset.vocab"))
+    vocab = vocabulary(student, ds, "Dataset.vocab")
     student.reseed(grading_seed)
     model = build_model(student, RNNModel, "RNNModel", len(vocab))
     prompt, length = "it is a truth universally acknowledged", 12

@@ -1,4 +1,5 @@
-"""Part 1's checks, shared by test_rnn_layer.py, test_lstm_layer.py and test_gru_layer.py.
+"""Differential checks of numpy recurrent layers (RNN, LSTM, GRU) with forward and backward
+passes, as recurrent-layers-lm's Part 1 asks (graders/recurrent-layers-lm/test_*_layer.py).
 
 Each layer is graded on its own, in four steps that follow the template's methods:
 ``forward_step`` and ``forward`` against the reference's values, ``backward_step`` and
@@ -9,8 +10,10 @@ backward pass consistent with a faulty forward keeps that check.
 
 The same seeded case goes to the reference (here, on the trusted side) and to the
 student's layer (in the sandbox). When values differ, the equations are recomputed
-with one common mistake each (``variants.py``); the mistake that reproduces the
-student's numbers is named in the message.
+with one common mistake each (``mistakes``, below); the mistake that reproduces the
+student's numbers is named in the message. Everything that comes back from the student
+process is untrusted data: a value of the wrong type or shape fails the check with a
+message, never the grader.
 """
 
 from __future__ import annotations
@@ -165,9 +168,20 @@ def student_layer(student, module: Remote, kind: LayerKind, case: Case) -> Remot
     return layer
 
 
+def weight_setter(student, layer: Remote) -> Callable[[dict[str, np.ndarray]], None]:
+    """Set several weights of ``layer`` in one round trip (``vars(layer).update``)."""
+    update = student.import_module("builtins").vars(layer).update
+
+    def setter(weights: dict[str, np.ndarray]) -> None:
+        student.call(
+            update, {k: v.copy() for k, v in weights.items()}, during="setting the weights"
+        )
+
+    return setter
+
+
 def set_weights(student, layer: Remote, weights: dict[str, np.ndarray]) -> None:
-    setter = student.import_module("builtins").vars(layer).update
-    student.call(setter, {k: v.copy() for k, v in weights.items()}, during="setting the weights")
+    weight_setter(student, layer)(weights)
 
 
 def unpack(value: Any, names: Sequence[str], what: str) -> dict[str, Any]:
@@ -215,6 +229,14 @@ def transpose_hint(expected: np.ndarray, got: Any, name: str, message: str) -> s
             f"{expected.shape}), not da.T @ prev."
         )
     return message
+
+
+def as_array(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """A student's value as a float64 array of ``shape``, or a failed check saying why."""
+    message = describe_mismatch(np.zeros(shape), value, what=what, atol=np.inf, rtol=0.0)
+    if message:
+        fail(message)
+    return np.asarray(value, dtype=np.float64)
 
 
 def report(problems: list[str], hint: str = "") -> None:
@@ -617,17 +639,22 @@ def stored_gradients(g: Grading, layer: Remote) -> dict[str, Any]:
 def check_gradient_check(g: Grading) -> None:
     kind, case = g.kind, g.case()
     layer = student_layer(g.student, g.module, kind, case)
-    setter = g.student.import_module("builtins").vars(layer).update
+    setter = weight_setter(g.student, layer)
     g.call(layer, "forward", case.x, case.h0)
     g.call(layer, "backward", case.dh)
     grads = stored_gradients(g, layer)
     point = {**case.weights, "x": case.x, "h0": case.h0}
-    analytic = {name: grads["d" + name] for name in point}
+    analytic = {
+        name: as_array(grads["d" + name], value.shape, f"{kind.cls}.grad['d{name}']")
+        for name, value in point.items()
+    }
 
     def loss(p: dict[str, np.ndarray]) -> float:
-        g.student.call(setter, {k: p[k] for k in kind.params}, during="setting the weights")
-        out = g.call(layer, "forward", p["x"], p["h0"])
-        return float(np.sum(np.asarray(out, dtype=np.float64) * case.dh))
+        setter({k: p[k] for k in kind.params})
+        out = as_array(
+            g.call(layer, "forward", p["x"], p["h0"]), case.dh.shape, f"{kind.cls}.forward(x, h0)"
+        )
+        return float(np.sum(out * case.dh))
 
     problems = directional_check(
         loss,
