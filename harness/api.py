@@ -143,6 +143,7 @@ def grade(
     from the results already in ``out`` (``submissions`` may then be None).
     """
     spec = find_assignment(assignment)
+    out = Path(out).resolve()  # sandboxes mount folders below it; some engines need absolute
     gradebook.check_options(id_column=id_column, scale=scale)
     if reports_only:
         if manual_scores:

@@ -298,6 +298,21 @@ def test_ctrl_c_leaves_no_container(docker, tmp_path):
 
 
 @pytest.mark.docker
+def test_a_relative_out_folder_grades(docker, tmp_path, monkeypatch):
+    """The README runs ``--out results/<name>``: the engine needs absolute mount paths."""
+    monkeypatch.chdir(tmp_path)
+    batch = api.grade(
+        submissions=ROOT / "submissions" / "tiny-rnn",
+        assignment="tiny-rnn",
+        out=Path("results"),
+        sandbox="docker",
+        only=["correct"],
+    )
+    [result] = batch.results
+    assert str(result.status) == "graded" and result.score == result.max_score, result.output
+
+
+@pytest.mark.docker
 def test_parallel_jobs_run_parallel_containers_and_results_say_docker(docker, tmp_path):
     folder = tmp_path / "subs"
     folder.mkdir()

@@ -329,9 +329,12 @@ class DockerSandbox:
 
         lim = job.limits
         mounts = [
-            Mount(RUNTIME_PARENT, str(job.runtime_parent), type="bind", read_only=True),
-            Mount(SOURCE_DIR, str(job.workdir), type="bind", read_only=True),
-            Mount(CHANNEL_PATH, str(job.channel), type="bind", read_only=True),
+            # The engine wants absolute host paths (a relative --out gives relative ones).
+            Mount(
+                RUNTIME_PARENT, str(Path(job.runtime_parent).resolve()), type="bind", read_only=True
+            ),
+            Mount(SOURCE_DIR, str(Path(job.workdir).resolve()), type="bind", read_only=True),
+            Mount(CHANNEL_PATH, str(Path(job.channel).resolve()), type="bind", read_only=True),
         ]
         for name, host in job.data.items():
             mounts.append(Mount(f"{DATA_ROOT}/{name}", str(host), type="bind", read_only=True))
