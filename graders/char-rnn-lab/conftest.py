@@ -50,11 +50,6 @@ def checks():
     return sys.modules[__name__]
 
 
-@pytest.fixture(scope="session")
-def settings(spec):
-    return spec.settings
-
-
 # ---------------------------------------------------------------------------- the text
 
 

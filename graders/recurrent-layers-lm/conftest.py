@@ -51,11 +51,6 @@ def checks():
     return SimpleNamespace(layers=numpy_layers, lm=sys.modules[__name__])
 
 
-@pytest.fixture(scope="session")
-def settings(spec):
-    return spec.settings
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _prepare_submission(spec, submission, student):
     """Before the student process starts: the given files the ZIP left out, and the
@@ -67,8 +62,7 @@ def _prepare_submission(spec, submission, student):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(template / relative, target)
             student.notes.append(f"{relative} was not in the ZIP: the template's copy was used")
-    lines = BOOK.read_text(encoding="utf-8").splitlines()[:PASSAGE_LINES]
-    (submission.root / BOOK_IN_SUBMISSION).write_text("\n".join(lines), encoding="utf-8")
+    (submission.root / BOOK_IN_SUBMISSION).write_text(passage_text(), encoding="utf-8")
     student.on_start.append(("cpu_only", ()))
     student.on_start.append(("add_sys_path", ("blg561",)))
 

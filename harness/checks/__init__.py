@@ -6,6 +6,7 @@ and kind are in the assignment's ``assignment.toml``.  Fixtures available to che
 ``student``     the ``StudentSession`` (the submission, running in the sandbox)
 ``submission``  a ``Submission``: the files found, read-only, for static checks
 ``spec``        the ``AssignmentSpec``
+``settings``    the spec's ``[settings]`` (a dict)
 ``evidence``    an ``Evidence`` recorder: figures, tables and text for the report
 ``reference``   a loader for the assignment's reference modules (trusted side)
 ``grading_seed`` the seed of this run

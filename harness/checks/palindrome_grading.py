@@ -38,11 +38,6 @@ def _prepare_student(student, spec):
     student.on_start.append(("install_traps", (spec.settings["forbidden"],)))
 
 
-@pytest.fixture(scope="session")
-def settings(spec):
-    return spec.settings
-
-
 @pytest.fixture(scope="module")
 def part(request, model_files):
     return Part(request.module.KIND, *model_files[request.module.KIND])

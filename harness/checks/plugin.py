@@ -135,6 +135,11 @@ class GradingPlugin:
     def spec_fixture(self) -> AssignmentSpec:
         return self._spec
 
+    @pytest.fixture(scope="session")
+    def settings(self) -> dict[str, Any]:
+        """The spec's ``[settings]``: thresholds, budgets, forbidden APIs."""
+        return self._spec.settings
+
     @pytest.fixture(name="evidence")
     def evidence_fixture(self, request: pytest.FixtureRequest) -> Evidence:
         self._evidence.current = request.node.nodeid
