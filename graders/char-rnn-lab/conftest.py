@@ -24,7 +24,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.checks import describe_mismatch, fail
+from harness.checks import describe_mismatch, fail, student_call
 from harness.checks.cells import output_kind
 from harness.runtime.defonly import load_definitions
 from harness.session import StudentError
@@ -87,17 +87,6 @@ def ref_module(reference, file: str, inject: dict[str, Any]) -> Any:
     module, _ = load_definitions(reference.path(file), module_name=name, inject=inject)
     vars(module).update(inject)  # a kept ``hidden_size = 100`` overwrote the injected one
     return module
-
-
-def student_call(student, fn, *args, during: str, hint: str = "") -> Any:
-    """Call student code and bring the result back as data; its exception fails the check
-    with the student's message (the template's NotImplementedError says what to do)."""
-    try:
-        return student.call(fn, *args, want="value", during=during)
-    except StudentError as exc:
-        if exc.type == "NotImplementedError" and exc.message:
-            fail(exc.message)
-        fail(exc.summary() + (f"\n{hint}" if hint else ""))
 
 
 # ---------------------------------------------------------------------------- Task 2.1: RNN

@@ -26,7 +26,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.checks import fail, numpy_layers
+from harness.checks import fail, numpy_layers, student_call
 from harness.checks.reference import reference_root
 from harness.report.plots import series
 from harness.session import StudentError
@@ -117,16 +117,6 @@ def reference_lm(spec):
     if root not in sys.path:
         sys.path.insert(0, root)
     return importlib.import_module("language_model")
-
-
-def student_call(student, fn, *args, during, want="value", **kwargs):
-    """Call student code; its exception fails the check with the student's own message."""
-    try:
-        return student.call(fn, *args, want=want, during=during, **kwargs)
-    except StudentError as exc:
-        if exc.type == "NotImplementedError" and exc.message:
-            fail(exc.message)
-        fail(exc.summary())
 
 
 def defined(student, lm, *names):

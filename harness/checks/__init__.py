@@ -17,6 +17,14 @@ student's exception and the line it came from.
 """
 
 from .compare import assert_close, describe_mismatch
-from .context import Evidence, Submission, fail, skip_unless
+from .context import Evidence, Submission, fail, skip_unless, student_call
 
-__all__ = ["Evidence", "Submission", "assert_close", "describe_mismatch", "fail", "skip_unless"]
+__all__ = [
+    "Evidence",
+    "Submission",
+    "assert_close",
+    "describe_mismatch",
+    "fail",
+    "skip_unless",
+    "student_call",
+]

@@ -107,6 +107,30 @@ class Evidence:
         )
 
 
+def student_call(
+    student: Any,
+    fn: Any,
+    *args: Any,
+    during: str,
+    want: str = "value",
+    hint: str = "",
+    **kwargs: Any,
+) -> Any:
+    """Call student code (by default bringing the result back as data). Its exception fails
+    the check with the student's own message: the template's NotImplementedError says what
+    to implement; anything else is shown with ``during`` and where it was raised, then
+    ``hint``."""
+    __tracebackhide__ = True
+    from ..session import StudentError
+
+    try:
+        return student.call(fn, *args, want=want, during=during, **kwargs)
+    except StudentError as exc:
+        if exc.type == "NotImplementedError" and exc.message:
+            fail(exc.message)
+        fail(exc.summary() + (f"\n{hint}" if hint else ""))
+
+
 def skip_unless(condition: bool, reason: str) -> None:
     """Stop the check early (it scores zero) when a prerequisite is missing."""
     __tracebackhide__ = True

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.checks import describe_mismatch, fail
+from harness.checks import describe_mismatch, fail, student_call
 from harness.session import Remote, StudentError
 
 
@@ -140,17 +140,6 @@ def reference_layer(module: Any, kind: LayerKind, case: Case) -> Any:
 
 
 # ---------------------------------------------------------------------------- the student
-
-
-def student_call(student, fn, *args, during: str) -> Any:
-    """Call student code and bring the result back as data; its exception fails the
-    check with the student's message (the template's NotImplementedError says what to do)."""
-    try:
-        return student.call(fn, *args, want="value", during=during)
-    except StudentError as exc:
-        if exc.type == "NotImplementedError" and exc.message:
-            fail(exc.message)
-        fail(exc.summary())
 
 
 def student_layer(student, module: Remote, kind: LayerKind, case: Case) -> Remote:
