@@ -26,6 +26,7 @@ from .errors import LayoutError, SubmissionError
 from .intake import ExtractionLimits, extract_zip
 from .layout import describe_problems, locate, materialize
 from .results import NEEDS_REVIEW, CheckResult, CheckStatus, Status, SubmissionResult
+from .session import WALL_FACTOR
 from .spec import AssignmentSpec, Limits
 from .store import read_json
 
@@ -223,7 +224,7 @@ class Pipeline:
             )
             self._procs[slot] = proc
             try:
-                return proc.wait(timeout=self.options.limits.timeout + WORKER_GRACE)
+                return proc.wait(timeout=self.options.limits.timeout * WALL_FACTOR + WORKER_GRACE)
             except subprocess.TimeoutExpired:
                 proc.terminate()
                 try:

@@ -14,12 +14,17 @@ memory or overruns a call's time limit raises ``StudentCrashed`` /
 ``StudentTimeout``, and the next use starts a fresh process (so one hang does
 not fail every later check).  Once the submission's own time budget is spent,
 ``TimeBudgetExceeded`` ends every further call at once.
+
+Time limits count the student's CPU time where the backend can measure it
+(``harness.sandbox.cpuclock``), so a verdict does not depend on how busy the machine
+is; a wall-clock backstop ``WALL_FACTOR`` times larger ends code that sleeps or blocks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import socket
 import tempfile
@@ -35,6 +40,11 @@ STARTUP_TIMEOUT = 60.0
 _MAX_MESSAGE = 4000
 #: Seconds a student process may outlive the submission's deadline if the harness is gone.
 WALL_SLACK = 30.0
+#: The wall-clock backstop of a CPU-time limit, as a multiple of it: generous enough for a
+#: student process that gets a quarter of a core on a busy machine.
+WALL_FACTOR = 4.0
+#: How often a waiting call reads the student's CPU clock (seconds).
+CPU_POLL = 0.1
 
 
 class StudentProblem(Exception):
@@ -193,16 +203,23 @@ class StudentSession:
         limits: SandboxLimits,
         call_timeout: float,
         deadline: float,
+        budget: float | None = None,
         seed: int = 0,
         data: Mapping[str, Path] | None = None,
         slot: int = 0,
     ) -> None:
+        """``call_timeout`` and ``budget`` are seconds charged to the student: CPU seconds
+        where the backend measures them, else wall-clock seconds.  ``deadline`` is the
+        wall-clock backstop (``time.monotonic()``) of the whole submission; ``budget``
+        defaults to the time until it."""
         self.sandbox = sandbox
         self.workdir = workdir
         self.runtime_parent = runtime_parent
         self.limits = limits
         self.call_timeout = call_timeout
         self.deadline = deadline
+        self._created = time.monotonic()
+        self.budget = budget if budget is not None else deadline - self._created
         self.seed = seed
         self.data = dict(data or {})
         self.slot = slot
@@ -231,8 +248,25 @@ class StudentSession:
     def alive(self) -> bool:
         return self._running is not None and not self._running.poll()
 
+    def spent(self) -> float:
+        """Seconds charged to the submission so far: its processes' CPU time, or the wall
+        time since the session began where a backend cannot measure CPU time."""
+        readings = [o.cpu for o in self.outcomes]
+        if self._running is not None:
+            readings.append(self._running.cpu_seconds())
+        if any(r is None for r in readings):
+            return time.monotonic() - self._created
+        return float(sum(r for r in readings if r is not None))
+
     def remaining(self) -> float:
+        """Seconds of the submission's budget left (the wall-clock backstop included)."""
+        return min(self.budget - self.spent(), self.wall_remaining())
+
+    def wall_remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+    def budget_exhausted(self) -> bool:
+        return self.remaining() <= 0
 
     def start(self) -> None:
         began = time.monotonic()
@@ -254,7 +288,7 @@ class StudentSession:
             data=self.data,
             slot=self.slot,
             # A backstop for a harness that dies: no process outlives the submission's time.
-            wall=max(self.remaining(), 1.0) + WALL_SLACK,
+            wall=max(self.wall_remaining(), 1.0) + WALL_SLACK,
         )
         self._generation += 1
         self.starts += 1
@@ -268,7 +302,7 @@ class StudentSession:
             self._tmp = None
             raise
         listener.settimeout(0.2)
-        waited_until = time.monotonic() + min(STARTUP_TIMEOUT, max(self.remaining(), 1.0))
+        waited_until = time.monotonic() + min(STARTUP_TIMEOUT, max(self.wall_remaining(), 1.0))
         try:
             while True:
                 try:
@@ -440,19 +474,55 @@ class StudentSession:
                 f"the student process stopped answering: {outcome.describe(self.limits)}", outcome
             ) from None
 
+    def _await_reply(self, limit: float) -> tuple[float, str]:
+        """Wait until the student process starts to answer, or until it has used ``limit``
+        seconds of CPU time (wall time where unmeasurable), or the wall-clock backstop has
+        passed.  Returns the backstop deadline, and why the wait ended ("" for a reply)."""
+        assert self._sock is not None and self._running is not None
+        began = time.monotonic()
+        cpu_began = self._running.cpu_seconds()
+        backstop = limit * WALL_FACTOR if cpu_began is not None else limit
+        deadline = began + min(backstop, max(self.wall_remaining(), 0.0))
+        while True:
+            now = time.monotonic()
+            wait = min(CPU_POLL, deadline - now)
+            if wait <= 0:
+                return deadline, "wall"
+            ready, _, _ = select.select([self._sock], [], [], wait)
+            if ready:
+                return deadline, ""
+            cpu = self._running.cpu_seconds() if cpu_began is not None else None
+            if cpu is not None and cpu_began is not None and cpu - cpu_began >= limit:
+                return deadline, "cpu"
+
     def _receive(self, limit: float, during: str) -> tuple[dict[str, Any], dict[str, Any]]:
         assert self._sock is not None
         what = f" while {during}" if during else ""
+        began = time.monotonic()
+        measured = self._running is not None and self._running.cpu_seconds() is not None
         try:
-            self._sock.settimeout(limit)
-            return channel.receive(self._sock, deadline=time.monotonic() + limit)
-        except TimeoutError:
+            deadline, over = self._await_reply(limit)
+            if over:
+                raise TimeoutError(over)
+            self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            return channel.receive(self._sock, deadline=deadline)
+        except TimeoutError as exc:
+            waited = time.monotonic() - began
             outcome = self._finish("timeout")
             if limit < self.call_timeout and self.remaining() <= 0.05:
                 raise TimeBudgetExceeded(f"the submission's time limit was reached{what}") from None
+            if str(exc) == "cpu":
+                why = f": it used {limit:.0f} s of CPU time"
+            elif measured:
+                why = (
+                    f": it waited {waited:.0f} s without using its {limit:.0f} s of CPU time "
+                    "(sleeping, or waiting for something that never comes?)"
+                )
+            else:
+                why = ""
             raise StudentTimeout(
-                f"your code did not finish within {limit:.0f} s{what} and was stopped "
-                "(an endless loop, or far too slow?)",
+                f"your code did not finish within {limit:.0f} s{what}{why} and was stopped"
+                + ("" if why.endswith(")") else " (an endless loop, or far too slow?)"),
                 outcome,
             ) from None
         except (OSError, channel.ChannelClosed):

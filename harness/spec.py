@@ -53,8 +53,10 @@ CHECK_KINDS = frozenset(
 class Limits:
     """Resource limits for one submission's student process."""
 
-    timeout: float = 600.0  #: wall-clock seconds for the whole submission
-    call_timeout: float = 120.0  #: wall-clock seconds for one call into student code
+    #: seconds charged to the whole submission: its processes' CPU time where the sandbox
+    #: measures it (wall-clock time otherwise); a wall-clock backstop is a multiple of it
+    timeout: float = 600.0
+    call_timeout: float = 120.0  #: seconds charged to one call into student code, likewise
     memory: int = 4 * 1024**3  #: bytes of memory (RAM) for the student's processes
     cpu_time: int = 1800  #: CPU seconds per student process (RLIMIT_CPU)
     processes: int = 256  #: processes and threads in the sandbox

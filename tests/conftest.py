@@ -1,4 +1,5 @@
 import functools
+import math
 import os
 import shutil
 import sys
@@ -11,8 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from harness.pipeline import WORKER_GRACE  # noqa: E402
 from harness.sandbox import SandboxLimits, make_sandbox, prepare_runtime  # noqa: E402
-from harness.session import StudentSession  # noqa: E402
+from harness.session import WALL_FACTOR, StudentSession  # noqa: E402
+from harness.spec import Limits  # noqa: E402
 
 
 def bwrap_works() -> bool:
@@ -25,13 +28,25 @@ def bwrap_works() -> bool:
 def unavailable(name: str) -> str | None:
     """Why the backend ``name`` cannot run here (None when it can)."""
     if name == "bwrap":
-        return None if bwrap_works() else "bubblewrap is not available here (apt-get install bubblewrap)"
+        return (
+            None
+            if bwrap_works()
+            else "bubblewrap is not available here (apt-get install bubblewrap)"
+        )
     if name == "docker":
         from harness.sandbox.docker import unavailable_reason
 
         reason = unavailable_reason()
         return f"Docker: {reason} (see docker/README.md)" if reason else None
     return None
+
+
+def grading_timeout(limits: Limits, count: int, *, jobs: int = 2) -> float:
+    """A pytest timeout for grading ``count`` submissions ``jobs`` at a time: each may use
+    its whole wall-clock backstop, so a slow machine never fails the test; only a grader
+    that outlives its own limits does."""
+    per_submission = limits.timeout * WALL_FACTOR + WORKER_GRACE
+    return math.ceil(count / jobs) * per_submission + 300
 
 
 def require(name: str):

@@ -58,7 +58,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
     _quiet_threads()
     import pytest
 
-    from ..session import StudentSession
+    from ..session import WALL_FACTOR, StudentSession
     from .context import Evidence, Submission
     from .plugin import GradingPlugin, pytest_args
 
@@ -66,7 +66,8 @@ def run(request: WorkerRequest) -> dict[str, Any]:
     started_at = time.time()  # wall clock, so the parent can time this process's start
     spec = load_spec(Path(request.assignment_root))
     limits = Limits(**request.limits)
-    deadline = started + limits.timeout
+    # The budget counts the student's CPU time; the wall clock is only a backstop.
+    deadline = started + limits.timeout * WALL_FACTOR
     sandbox = make_sandbox(request.sandbox, gpus=request.gpus)
     sandbox_limits = SandboxLimits(
         memory=limits.memory,
@@ -95,6 +96,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
             limits=sandbox_limits,
             call_timeout=limits.call_timeout,
             deadline=deadline,
+            budget=limits.timeout,
             seed=request.seed,
             data={k: Path(v) for k, v in request.data.items()},
             slot=request.slot,
@@ -137,7 +139,8 @@ def run(request: WorkerRequest) -> dict[str, Any]:
             "sandbox_stop": session.timings["teardown"],
             "checks": sum(o.duration for o in plugin.outcomes.values()),
         },
-        "budget_exhausted": time.monotonic() >= deadline,
+        "budget_exhausted": session.budget_exhausted(),
+        "cpu": round(session.spent(), 3),
     }
 
 

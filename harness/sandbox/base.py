@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from .cpuclock import CpuClock, ProcessTreeCpuClock
+
 SUBMISSION_DIR = "/submission"
 CHANNEL_PATH = "/run/harness/channel.sock"
 RUNTIME_PARENT = "/opt/harness"
@@ -76,6 +78,7 @@ class Outcome:
     stderr: str = ""
     output_bytes: int = 0  #: bytes the process wrote to stdout and stderr in total
     output_truncated: bool = False
+    cpu: float | None = None  #: CPU seconds the process tree used (None: not measurable)
 
     def describe(self, limits: SandboxLimits | None = None) -> str:
         """The end of the process in words a student understands."""
@@ -110,6 +113,10 @@ class Running(Protocol):
 
     def poll(self) -> bool:
         """True once the process has ended."""
+        ...
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the process tree has used so far (None: this backend cannot tell)."""
         ...
 
     def stop(self, *, reason: str, grace: float = 1.0) -> Outcome:
@@ -239,8 +246,10 @@ class PopenRunning:
         on_stop: object = None,
         oom_check: object = None,
         kill_tree: object = None,
+        cpu_clock: CpuClock | None = None,
     ) -> None:
         self._proc = proc
+        self._cpu_clock = cpu_clock if cpu_clock is not None else ProcessTreeCpuClock(proc.pid)
         self._limits = limits
         self._start = time.monotonic()
         self._stdout = OutputCapture(proc.stdout, limits.output)
@@ -258,6 +267,11 @@ class PopenRunning:
     def poll(self) -> bool:
         return self._proc.poll() is not None
 
+    def cpu_seconds(self) -> float | None:
+        if self._outcome is not None:
+            return self._outcome.cpu
+        return self._cpu_clock.seconds()
+
     def stop(self, *, reason: str, grace: float = 1.0) -> Outcome:
         with self._lock:
             if self._outcome is not None:
@@ -269,6 +283,8 @@ class PopenRunning:
                 killed = reason
                 self._kill()
                 self._proc.wait()
+            # Read before the group is removed; a tree clock has its last reading.
+            cpu = self._cpu_clock.seconds()
             if self._kill_tree is not None:
                 self._kill_tree()  # type: ignore[operator]
             wall = time.monotonic() - self._start
@@ -295,6 +311,7 @@ class PopenRunning:
                 stderr=stderr,
                 output_bytes=self._stdout.total + self._stderr.total,
                 output_truncated=cut_out or cut_err,
+                cpu=cpu,
             )
             if self._on_stop is not None:
                 self._on_stop()  # type: ignore[operator]

@@ -200,4 +200,5 @@ class BwrapSandbox:
             on_stop=cgroup.remove if cgroup else None,
             oom_check=cgroup.oom_killed if cgroup else None,
             kill_tree=cgroup.kill_all if cgroup else None,
+            cpu_clock=cgroup.cpu_clock() if cgroup else None,
         )

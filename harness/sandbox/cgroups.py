@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cpuclock import CgroupCpuClock
+
 ROOT = Path("/sys/fs/cgroup")
 PARENT = "rnn-grader"
 PERIOD_US = 100_000  #: the CFS period; the quota is cpus times this
@@ -32,6 +34,11 @@ class Cgroup:
     dirs: tuple[Path, ...]
     memory_dir: Path | None
     version: int
+    #: the directory whose CPU accounting covers exactly this group's processes
+    cpuacct_dir: Path | None = None
+
+    def cpu_clock(self) -> CgroupCpuClock | None:
+        return CgroupCpuClock(self.cpuacct_dir) if self.cpuacct_dir is not None else None
 
     @property
     def procs_files(self) -> tuple[Path, ...]:
@@ -101,7 +108,7 @@ class Cgroups:
         parents = (
             [self.root / PARENT]
             if self.version == 2
-            else [self.root / c / PARENT for c in ("memory", "pids", "cpu")]
+            else [self.root / c / PARENT for c in ("memory", "pids", "cpu", "cpuacct")]
         )
         for parent in parents:
             if not parent.is_dir():
@@ -132,7 +139,7 @@ class Cgroups:
             _write(d / "pids.max", str(processes))
             if quota and (d / "cpu.max").exists():
                 _write(d / "cpu.max", f"{quota} {PERIOD_US}")
-            return Cgroup(dirs=(d,), memory_dir=d, version=2)
+            return Cgroup(dirs=(d,), memory_dir=d, version=2, cpuacct_dir=d)
         mem = self.root / "memory" / PARENT / name
         pids = self.root / "pids" / PARENT / name
         mem.mkdir(parents=True, exist_ok=True)
@@ -149,7 +156,16 @@ class Cgroups:
             _write(cpu / "cpu.cfs_period_us", str(PERIOD_US))
             _write(cpu / "cpu.cfs_quota_us", quota)
             dirs += (cpu,)
-        return Cgroup(dirs=dirs, memory_dir=mem, version=1)
+        acct: Path | None = None
+        for controller in ("cpuacct", "cpu"):  # separate mounts, or cpu,cpuacct together
+            base = self.root / controller
+            if os.access(base, os.W_OK) and (base / "cpuacct.usage").exists():
+                acct = base / PARENT / name
+                acct.mkdir(parents=True, exist_ok=True)
+                if acct not in dirs:
+                    dirs += (acct,)
+                break
+        return Cgroup(dirs=dirs, memory_dir=mem, version=1, cpuacct_dir=acct)
 
     def cpu_quota(self, group: Cgroup) -> float | None:
         """The CPUs ``group`` may use (None: no quota)."""

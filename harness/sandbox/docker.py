@@ -59,6 +59,7 @@ from .base import (
     status_signal,
     student_env,
 )
+from .cpuclock import CgroupCpuClock
 
 DOCKER_DIR = Path(__file__).resolve().parent.parent.parent / "docker"
 #: The files whose content decides the image; their hash is its tag.
@@ -432,6 +433,8 @@ class DockerRunning:
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
+        self._cpu_clock: CgroupCpuClock | None = None
+        self._cpu_unknown = False
 
     def _drain(self) -> None:
         from docker.utils.socket import STDERR, frames_iter
@@ -452,6 +455,20 @@ class DockerRunning:
         state = self._state()
         return state is None or not state.get("Running", False)
 
+    def cpu_seconds(self) -> float | None:
+        """The container's cgroup accounting, read on this host (None for a remote engine)."""
+        if self._outcome is not None:
+            return self._outcome.cpu
+        if self._cpu_clock is None and not self._cpu_unknown:
+            state = self._state() or {}
+            pid = int(state.get("Pid") or 0)
+            self._cpu_clock = CgroupCpuClock.of_pid(pid) if pid > 0 else None
+            # A container's own group, never the host's root group.
+            if self._cpu_clock is not None and self.id not in str(self._cpu_clock.directory):
+                self._cpu_clock = None
+            self._cpu_unknown = self._cpu_clock is None and pid > 0
+        return self._cpu_clock.seconds() if self._cpu_clock is not None else None
+
     def _wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while True:
@@ -468,6 +485,7 @@ class DockerRunning:
             if self._outcome is not None:
                 return self._outcome
             killed = ""
+            self.cpu_seconds()  # a reading while the container's group still exists
             try:
                 if not self._wait(grace):
                     killed = reason
@@ -475,6 +493,7 @@ class DockerRunning:
                         self._api.kill(self.id)
                     self._wait(10.0)
                 wall = time.monotonic() - self._started
+                cpu = self._cpu_clock.seconds() if self._cpu_clock is not None else None
                 state = self._state() or {}
                 self._reader.join(2.0)
             finally:
@@ -494,5 +513,6 @@ class DockerRunning:
                 stderr=stderr,
                 output_bytes=self._stdout.total + self._stderr.total,
                 output_truncated=cut_out or cut_err,
+                cpu=cpu,
             )
             return self._outcome
