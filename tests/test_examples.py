@@ -6,9 +6,10 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import require
+from conftest import grading_timeout, require
 
 from harness import api, examples
+from harness.assignments import find_assignment
 from harness.errors import UnsafeSandboxWarning
 from harness.sandbox.bwrap import BwrapSandbox
 
@@ -37,8 +38,20 @@ def test_committed_zips_match_their_sources(assignment):
 
 #: Every assignment's examples in bubblewrap; the self-test assignment's hostile ones
 #: (hangs, memory hog, print flood, exits) in Docker too, for the same verdicts.
-GRADINGS = [pytest.param((a, ""), id=a) for a in ASSIGNMENTS] + [
-    pytest.param(("tiny-rnn", "docker"), id="tiny-rnn-docker", marks=pytest.mark.docker)
+def timeout(assignment: str) -> pytest.MarkDecorator:
+    """The time grading the examples may take: their limits, not today's machine, say."""
+    count = len(list((SUBMISSIONS / assignment).glob("*.zip")))
+    limits = find_assignment(assignment).limits
+    return pytest.mark.timeout(grading_timeout(limits, count, jobs=JOBS))
+
+
+JOBS = 2
+GRADINGS = [pytest.param((a, ""), id=a, marks=timeout(a)) for a in ASSIGNMENTS] + [
+    pytest.param(
+        ("tiny-rnn", "docker"),
+        id="tiny-rnn-docker",
+        marks=[pytest.mark.docker, timeout("tiny-rnn")],
+    )
 ]
 
 
@@ -55,7 +68,7 @@ def graded(request, tmp_path_factory):
             assignment=assignment,
             out=out,
             sandbox=backend or sandbox_name(),
-            jobs=2,
+            jobs=JOBS,
         )
     expected = tomllib.loads((SUBMISSIONS / assignment / "expected.toml").read_text())
     return batch, expected

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import DOCKER, require
+from conftest import grading_timeout, require
 from hostile import cases as hc
 from hostile import lstm_cases, machine, table
 from hostile.student import source
@@ -42,6 +42,7 @@ from harness.assignments import find_assignment
 from harness.grade import cli
 from harness.results import SubmissionResult
 from harness.sandbox.local import WARNING as LOCAL_WARNING
+from harness.spec import Limits
 
 pytestmark = pytest.mark.sandbox
 
@@ -373,7 +374,20 @@ def _take_stock(batch: Batch, before: machine.Snapshot, markers: list[bytes], rs
                 item.unlink()
 
 
-@pytest.fixture(scope="module", params=["bwrap", DOCKER, "local"])
+#: The whole batch may take each case's wall-clock backstop (at tiny-lstm's larger limits).
+BATCH_TIMEOUT = pytest.mark.timeout(
+    grading_timeout(Limits(timeout=60.0, call_timeout=30.0), len(CASES) + 4, jobs=JOBS)
+)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("bwrap", marks=BATCH_TIMEOUT),
+        pytest.param("docker", marks=[pytest.mark.docker, BATCH_TIMEOUT]),
+        pytest.param("local", marks=BATCH_TIMEOUT),
+    ],
+)
 def batch(request, tmp_path_factory) -> Batch:
     if request.param != "local":
         require(request.param)
