@@ -1,10 +1,16 @@
 # The two commands of the README, and the set-up they share.
-.PHONY: setup examples test benchmarks
+.PHONY: setup lock examples test benchmarks
 
 PY := .venv/bin/python
 
 setup:
 	@bash scripts/setup.sh
+
+# Re-resolve requirements.lock from pyproject.toml (pins stay unless pyproject.toml rules them
+# out), rewrite docker/requirements.txt from it, print the pins that moved, install the result.
+# `make lock UPGRADE="numpy matplotlib"` moves those packages to the newest versions allowed.
+lock:
+	@bash scripts/lock.sh $(UPGRADE)
 
 # Grade every folder of example submissions; results go to results/<assignment>/.
 examples: setup

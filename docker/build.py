@@ -14,7 +14,8 @@ Steps, each of which works without an image registry:
    bookworm made with ``debootstrap`` from the mirror apt uses and ``docker import``-ed
    as ``rnn-grader-base:bookworm`` (needs root and debootstrap; about 40 s);
 2. the wheels of ``requirements.txt``, downloaded on the host with pip (whatever index
-   pip is configured for) into ``~/.cache/rnn-grader/wheels``;
+   pip is configured for) into ``~/.cache/rnn-grader/wheels``, each checked against the
+   file's hashes (taken from ``requirements.lock``), as the image's pip checks them again;
 3. ``docker build`` with host networking, installing those wheels offline from a
    local HTTP server that lives only as long as the build.
 """

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, and nothing else: Debian packages the sandbox needs
-# (when run as root), and the project's virtual environment from pyproject.toml.
+# (when run as root), and the project's virtual environment from requirements.lock (every
+# package pinned and hashed; `make lock` rewrites it from pyproject.toml).
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,14 +28,19 @@ apt_install() {
 # bubblewrap: the sandbox; chromium: the report tests open the pages in a headless browser.
 apt_install bubblewrap chromium
 
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# The stamp names the lock and pyproject.toml it installed: a change to either reinstalls.
+stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     if [ ! -x .venv/bin/python ]; then
         echo "setup: creating .venv with $("$PYTHON" --version)"
         "$PYTHON" -m venv .venv
     fi
-    echo "setup: installing the project and its dependencies into .venv (torch takes a minute)"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+    echo "setup: installing requirements.lock into .venv (torch takes a minute)"
+    pip=(.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps)
+    "${pip[@]}" --require-hashes -r requirements.lock
+    # The project itself, editable, without resolving: its dependencies are the lock's, and so
+    # is the setuptools that builds it (setuptools' notice that this is editable, muted).
+    PYTHONWARNINGS="ignore:Editable installation" "${pip[@]}" --no-build-isolation -e .
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

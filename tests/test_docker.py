@@ -82,24 +82,82 @@ def test_the_image_tag_is_a_hash_of_its_inputs(tmp_path):
         docker_backend.image_tag(tmp_path)
 
 
-def test_the_image_pins_what_the_project_pins():
+def docker_lock():
+    """docker/lock.py, imported as a module."""
     sys.path.insert(0, str(DOCKER_DIR))
     try:
         import lock
     finally:
         sys.path.remove(str(DOCKER_DIR))
-    text = (DOCKER_DIR / "requirements.txt").read_text()
-    assert text == lock.render(), "docker/requirements.txt is stale: run docker/lock.py"
-    pins = dict(line.split("==") for line in text.splitlines() if "==" in line)
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    for dep in project:
+    return lock
+
+
+def test_the_image_pins_what_the_project_pins():
+    lock = docker_lock()
+    project = lock.read_lock(ROOT / "requirements.lock")
+    image = lock.read_lock(DOCKER_DIR / "requirements.txt")
+    assert project and image
+    for name, pin in project.items():
+        assert pin.hashes, f"requirements.lock has no hashes for {name}"
+    for name, pin in image.items():
+        assert name in project, f"{name} is in the image but not in requirements.lock"
+        assert pin.version == project[name].version, name
+        assert pin.hashes == project[name].hashes, name
+    for dep in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
         if "==" in dep:  # torch and torchvision: the exact pair the project needs
             name, version = dep.split("==")
-            assert pins[name] == version, name
-    for harness_only in ("pytest", "click", "rich", "docker"):
-        assert harness_only not in pins
+            assert project[name].version == image[name].version == version, name
+    for root in lock.roots():
+        assert root in image, root
+    for harness_only in ("pytest", "pytest-timeout", "click", "rich", "docker", "ruff", "mypy"):
+        assert harness_only not in image
+    assert "pip-tools" in project and "pip-tools" not in image
     dockerfile = (DOCKER_DIR / "Dockerfile").read_text()
     assert "ARG BASE=python:3.11-slim" in dockerfile
+    assert "--require-hashes" in dockerfile
+
+
+def test_the_image_requirements_are_current_with_the_lock():
+    check = subprocess.run(
+        [sys.executable, str(DOCKER_DIR / "lock.py"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_the_docker_lock_follows_the_via_notes(tmp_path):
+    lock = docker_lock()
+    (tmp_path / "lock.txt").write_text(
+        "# header\n"
+        "torch==1.0 \\\n    --hash=sha256:aa \\\n    --hash=sha256:ab\n"
+        "    # via rnn-gan-grader (pyproject.toml)\n"
+        "jinja2==3.0 \\\n    --hash=sha256:bb\n"
+        "    # via\n    #   rnn-gan-grader (pyproject.toml)\n    #   torch\n"
+        "pygments==2.0 \\\n    --hash=sha256:cc\n    # via rich\n"
+        "rich==13.0 \\\n    --hash=sha256:dd\n    # via rnn-gan-grader (pyproject.toml)\n"
+        "\n# The following packages are considered to be unsafe in a requirements file:\n"
+        "setuptools==80.0 \\\n    --hash=sha256:ee\n    # via torch\n"
+    )
+    pins = lock.read_lock(tmp_path / "lock.txt")
+    assert pins["torch"].hashes == ["sha256:aa", "sha256:ab"]
+    assert pins["jinja2"].via == {"", "torch"} and pins["setuptools"].via == {"torch"}
+    # What torch needs is in, even a harness-only package; what only the harness needs is not.
+    assert lock.closure(pins, ["torch"]) == ["jinja2", "setuptools", "torch"]
+
+
+def test_the_venv_holds_what_the_lock_pins():
+    from importlib import metadata
+
+    from packaging.version import Version
+
+    wrong = {}
+    for name, pin in docker_lock().read_lock(ROOT / "requirements.lock").items():
+        try:
+            have = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            have = None
+        if have is None or Version(have) != Version(pin.version):
+            wrong[name] = f"locked {pin.version}, installed {have}"
+    assert not wrong, f"{sys.prefix} is not what requirements.lock says (make setup): {wrong}"
 
 
 @pytest.mark.docker
@@ -392,8 +450,13 @@ def test_gpus_reach_the_student_or_the_engine_says_why(docker, make_session, tmp
     with pytest.raises(SandboxError, match="--gpus all: this Docker engine cannot pass GPUs"):
         make_sandbox("docker", gpus="all")
     with pytest.raises(SandboxError, match="cannot pass GPUs"):  # before grading anything
-        api.grade(submissions=ROOT / "submissions" / "tiny-rnn", assignment="tiny-rnn",
-                  out=tmp_path, sandbox="docker", gpus="all")
+        api.grade(
+            submissions=ROOT / "submissions" / "tiny-rnn",
+            assignment="tiny-rnn",
+            out=tmp_path,
+            sandbox="docker",
+            gpus="all",
+        )
     assert containers(docker.client, owner=os.getpid()) == []
 
 
