@@ -87,7 +87,8 @@ def discover(
         try:
             named.append((path, spec.naming.student_id(path.name), ""))
         except NamingError as exc:
-            error = "" if accept_misnamed else str(exc)
+            # Where the hand-out sets no naming rule, no ZIP is refused for its name.
+            error = "" if accept_misnamed or not spec.naming.enforced else str(exc)
             misnamed.append((path, spec.naming.fallback_id(path.name), error))
     found: list[Submission] = []
     seen: dict[str, Path] = {}

@@ -70,6 +70,9 @@ class NamingRule:
 
     pattern: str = r"^(?P<id>.+)\.zip$"
     example: str = "anything.zip"
+    #: whether the hand-out sets this rule; where it does not, a ZIP that breaks it is
+    #: graded all the same, under its name without ``.zip``
+    enforced: bool = True
 
     def student_id(self, filename: str) -> str:
         """Return the id in ``filename``, or raise ``NamingError`` quoting the rule."""
@@ -223,7 +226,12 @@ def load_spec(root: Path) -> AssignmentSpec:
         raise SpecError(f"{where} [submission] filename: not a valid regex: {exc}") from None
     if "id" not in compiled.groupindex:
         raise SpecError(f"{where} [submission] filename: the pattern needs a group (?P<id>...)")
-    naming = NamingRule(pattern=pattern, example=str(sub.get("filename_example", pattern)))
+    enforced = sub.get("filename_enforced", True)
+    if not isinstance(enforced, bool):
+        raise SpecError(f"{where} [submission] filename_enforced: must be true or false")
+    naming = NamingRule(
+        pattern=pattern, example=str(sub.get("filename_example", pattern)), enforced=enforced
+    )
     required = tuple(_require(sub, "required", f"{where} [submission]", list))
 
     parts_raw = raw.get("parts", {})

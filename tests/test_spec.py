@@ -2,6 +2,7 @@ import textwrap
 
 import pytest
 
+from harness.api import discover
 from harness.errors import NamingError, SpecError
 from harness.spec import load_spec
 
@@ -41,6 +42,22 @@ def test_misnamed_files_are_explained(tmp_path):
         spec.naming.student_id("demo.zip")
 
 
+def test_where_the_hand_out_sets_no_rule_no_zip_is_refused_for_its_name(tmp_path):
+    relaxed = BASE.replace('required = ["a.py"]', 'filename_enforced = false\nrequired = ["a.py"]')
+    spec = load_spec(write(tmp_path, relaxed))
+    folder = tmp_path / "zips"
+    folder.mkdir()
+    for name in ("123_demo.zip", "my homework.zip"):
+        (folder / name).write_bytes(b"")
+    found = {s.path.name: (s.student_id, s.naming_error) for s in discover(folder, spec)}
+    assert found == {"123_demo.zip": ("123", ""), "my homework.zip": ("my_homework", "")}
+    strict = load_spec(write(tmp_path, BASE))
+    assert (
+        "does not follow"
+        in {s.path.name: s for s in discover(folder, strict)}["my homework.zip"].naming_error
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -49,6 +66,7 @@ def test_misnamed_files_are_explained(tmp_path):
         (('part = "p"', 'part = "q"'), "part 'q' is not declared"),
         (("(?P<id>[0-9]+)", "([0-9]+)"), "needs a group"),
         (('name = "demo"', 'name = "other"'), "must match the folder name"),
+        (('required = ["a.py"]', 'filename_enforced = "no"\nrequired = ["a.py"]'), "true or false"),
     ],
 )
 def test_invalid_specs_name_the_fault(tmp_path, change, message):
