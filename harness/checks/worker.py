@@ -106,6 +106,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
         )
         try:
             exit_code = pytest.main(pytest_args(spec.root, inifile=inifile), plugins=[plugin])
+            _note_standins(session)
         finally:
             session.close()
     stdout, stderr = session.logs()
@@ -142,6 +143,24 @@ def run(request: WorkerRequest) -> dict[str, Any]:
         "budget_exhausted": session.budget_exhausted(),
         "cpu": round(session.spent(), 3),
     }
+
+
+def _note_standins(session: Any) -> None:
+    """Say in the report which missing logging services the student's last process
+    imported (script runs included); only the known stand-ins' names are believed."""
+    from ..runtime import standins
+
+    if not session.alive:
+        return
+    try:
+        used = session.op("standins_used", timeout=5.0)
+    except Exception:  # a process that cannot answer now has nothing to add
+        return
+    known = set(standins.STANDINS.values())
+    names = [u for u in used if u in known] if isinstance(used, list) else []
+    unsaid = [n for n in names if not any(n in note for note in session.notes)]
+    if unsaid:
+        session.notes.append(standins.describe(unsaid))
 
 
 INTERRUPTED = 130

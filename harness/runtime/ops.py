@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import standins
+
 _REPR_LIMIT = 200
 
 
@@ -106,15 +108,17 @@ def load(
     if not file.is_file():
         raise FileNotFoundError(f"no file {path!r} in the submission")
     name = module or file.stem
+    before = standins.used()
     if mode == "definitions" or file.suffix == ".ipynb":
         from . import defonly
 
         mod, skipped = defonly.load_definitions(file, module_name=name, inject=inject)
+        notes = [defonly.describe(skipped)] if skipped else []
         return {
             "module": mod,
             "mode": "definitions",
             "skipped": [dataclasses.asdict(s) for s in skipped],
-            "description": defonly.describe(skipped) if skipped else "",
+            "description": "\n\n".join(notes + _standin_notes(before)),
         }
     if module and _importable_as(file, module):
         mod = importlib.import_module(module)
@@ -127,7 +131,13 @@ def load(
         if inject:
             mod.__dict__.update(inject)
         spec.loader.exec_module(mod)
-    return {"module": mod, "mode": "import", "skipped": [], "description": ""}
+    description = "\n\n".join(_standin_notes(before))
+    return {"module": mod, "mode": "import", "skipped": [], "description": description}
+
+
+def _standin_notes(before: list[str]) -> list[str]:
+    new = [name for name in standins.used() if name not in before]
+    return [standins.describe(new)] if new else []
 
 
 def _importable_as(file: Path, module: str) -> bool:
@@ -265,6 +275,7 @@ def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]
 
 REGISTRY: dict[str, Callable[..., Any]] = {
     "add_sys_path": add_sys_path,
+    "standins_used": standins.used,
     "cpu_only": cpu_only,
     "cuda_requests": cuda_requests,
     "run_script_spied": run_script_spied,
