@@ -38,7 +38,7 @@ GIVEN_FILES = (
     Path("blg561", "blg561", "__init__.py"),
     Path("blg561", "blg561", "checks.py"),
     Path("blg561", "blg561", "layer", "__init__.py"),
-    Path("blg561", "blg561", "layer", "layer.py"),
+    Path("blg561", "blg561", "layer", "layers_with_weights.py"),
 )
 
 

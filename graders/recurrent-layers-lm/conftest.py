@@ -36,7 +36,7 @@ LAYERS_FILE = "blg561/blg561/layer/recurrent_layers.py"
 GIVEN = (
     "blg561/blg561/__init__.py",
     "blg561/blg561/layer/__init__.py",
-    "blg561/blg561/layer/layer.py",
+    "blg561/blg561/layer/layers_with_weights.py",
     "data.py",
 )
 LM_FILES = ("language_model.py", "LanguageModelling.ipynb")
@@ -54,14 +54,26 @@ def checks():
 @pytest.fixture(scope="session", autouse=True)
 def _prepare_submission(spec, submission, student):
     """Before the student process starts: the given files the ZIP left out, and the
-    passage of the book the Dataset checks read."""
+    passage of the book the Dataset checks read.
+
+    Whatever edition the student wrote against (the 2020 blg561/ package, the 2024 DL/
+    one), the layout has put their files at the template's places. A package file they
+    left out is put back empty: the template's would import classes their edition may
+    not have (the 2024 edition has no GRULayer).
+    """
     template = spec.root.parent.parent / "student_template" / spec.name
     for relative in GIVEN:
         target = submission.root / relative
-        if not target.exists() and (template / relative).is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() or not (template / relative).is_file():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.name == "__init__.py":
+            target.write_text('"""Put back by the grader: the ZIP had no package file."""\n')
+            what = "an empty package file was used"
+        else:
             shutil.copyfile(template / relative, target)
-            student.notes.append(f"{relative} was not in the ZIP: the template's copy was used")
+            what = "the template's copy was used"
+        student.notes.append(f"{relative} was not in the ZIP: {what}")
     (submission.root / BOOK_IN_SUBMISSION).write_text(passage_text(), encoding="utf-8")
     student.on_start.append(("cpu_only", ()))
     student.on_start.append(("add_sys_path", ("blg561",)))
@@ -91,6 +103,12 @@ def reference_layers(spec):
 def layer_grading(request, student, layers_module, reference_layers, settings, grading_seed):
     """The Grading of the layer named by the test module's ``LAYER``."""
     kind = numpy_layers.KINDS[request.module.LAYER]
+    editions = settings["editions_without"].get(kind.cls)
+    if editions and kind.cls not in student.op("dir", layers_module):
+        fail(
+            f"recurrent_layers.py defines no class {kind.cls}: the course's {editions} has "
+            "none, but this hand-out asks for one"
+        )
     return numpy_layers.Grading(
         student, layers_module, reference_layers, kind, settings, grading_seed
     )

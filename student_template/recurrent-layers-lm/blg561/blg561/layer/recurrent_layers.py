@@ -17,14 +17,14 @@ These conventions are FIXED (the tests and the grader rely on them):
   keeps what ``backward`` needs in ``self.cache``.
 * ``backward(dh)`` stores every gradient in the dict ``self.grad`` under the keys
   'dx' (N, T, D), 'dh0' (N, H), 'dWx', 'dWh', 'db' (GRU also 'dWxi', 'dWhi', 'dbi'),
-  each the shape of what it is the gradient of, and returns ``(dx, dh0)``.
+  each the shape of what it is the gradient of (it may also return ``(dx, dh0)``).
 
 Use numpy only.
 """
 
 import numpy as np
 
-from .layer import LayerWithWeights
+from .layers_with_weights import LayerWithWeights
 
 
 def sigmoid(x):
@@ -88,14 +88,14 @@ class RNNLayer(LayerWithWeights):
         """Backpropagation through time.
 
         dh (N, T, H) = dL/dh(t) from above, for every t.
-        Stores 'dx' (N, T, D), 'dh0' (N, H), 'dWx', 'dWh', 'db' in self.grad;
-        returns (dx, dh0).
+        Calculates the gradients and saves them to the dictionary self.grad:
+        'dx' (N, T, D), 'dh0' (N, H), 'dWx', 'dWh', 'db'.
         """
         # TODO
         raise NotImplementedError(
             "RNNLayer.backward is not implemented yet: for t = T..1 call backward_step with "
             "dh[:, t] plus the gradient flowing back from step t+1, sum the weight gradients "
-            "over time, store dx, dh0, dWx, dWh, db in self.grad and return (dx, dh0) "
+            "over time, store dx, dh0, dWx, dWh, db in self.grad "
             "(blg561/layer/recurrent_layers.py)")
 
 
@@ -163,15 +163,15 @@ class LSTMLayer(LayerWithWeights):
         """Backpropagation through time.
 
         dh (N, T, H) = dL/dh(t) from above, for every t.
-        Stores 'dx' (N, T, D), 'dh0' (N, H), 'dWx', 'dWh', 'db' in self.grad;
-        returns (dx, dh0).
+        Calculates the gradients and saves them to the dictionary self.grad:
+        'dx' (N, T, D), 'dh0' (N, H), 'dWx', 'dWh', 'db'.
         """
         # TODO
         raise NotImplementedError(
             "LSTMLayer.backward is not implemented yet: for t = T..1 call backward_step with "
             "dh[:, t] plus the gradient from step t+1 and the cell-state gradient, sum the "
-            "weight gradients over time, store dx, dh0, dWx, dWh, db in self.grad and return "
-            "(dx, dh0) (blg561/layer/recurrent_layers.py)")
+            "weight gradients over time, store dx, dh0, dWx, dWh, db in self.grad "
+            "(blg561/layer/recurrent_layers.py)")
 
 
 class GRULayer(LayerWithWeights):
@@ -242,12 +242,12 @@ class GRULayer(LayerWithWeights):
         """Backpropagation through time.
 
         dh (N, T, H) = dL/dh(t) from above, for every t.
-        Stores 'dx' (N, T, D), 'dh0' (N, H), 'dWx', 'dWh', 'db', 'dWxi', 'dWhi', 'dbi'
-        in self.grad; returns (dx, dh0).
+        Calculates the gradients and saves them to the dictionary self.grad:
+        'dx' (N, T, D), 'dh0' (N, H), 'dWx', 'dWh', 'db', 'dWxi', 'dWhi', 'dbi'.
         """
         # TODO
         raise NotImplementedError(
             "GRULayer.backward is not implemented yet: for t = T..1 call backward_step with "
             "dh[:, t] plus the gradient from step t+1, sum the six weight gradients over "
-            "time, store dx, dh0, dWx, dWh, db, dWxi, dWhi, dbi in self.grad and return "
-            "(dx, dh0) (blg561/layer/recurrent_layers.py)")
+            "time, store dx, dh0, dWx, dWh, db, dWxi, dWhi, dbi in self.grad "
+            "(blg561/layer/recurrent_layers.py)")

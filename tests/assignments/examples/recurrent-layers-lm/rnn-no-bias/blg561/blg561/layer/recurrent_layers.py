@@ -11,7 +11,7 @@ in ``__init__``): ``blg561.checks.grad_check`` changes them in place between cal
 
 import numpy as np
 
-from .layer import LayerWithWeights
+from .layers_with_weights import LayerWithWeights
 
 
 def sigmoid(x):

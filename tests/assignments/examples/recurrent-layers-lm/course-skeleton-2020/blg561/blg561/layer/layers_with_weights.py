@@ -1,0 +1,13 @@
+from abc import abstractmethod
+
+
+class LayerWithWeights(object):
+    """Base class for layers whose parameters are learned."""
+
+    @abstractmethod
+    def forward(self, *args):
+        pass
+
+    @abstractmethod
+    def backward(self, *args):
+        pass
