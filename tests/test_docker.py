@@ -265,7 +265,7 @@ def test_a_container_ends_itself_at_its_wall_clock_limit(docker, tmp_path, runti
         listener.settimeout(30)
         conn, _ = listener.accept()
         while not running.poll():
-            assert time.monotonic() - started < 20, "the container outlived its wall clock"
+            assert time.monotonic() - started < 120, "the container outlived its wall clock"
             time.sleep(0.2)
         assert time.monotonic() - started >= 3
         outcome = running.stop(reason="shutdown")

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import shutil
-import time
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -394,9 +393,7 @@ def test_reports_only_rebuilds_without_grading(graded, tmp_path):
         page.unlink()
     (out / "index.html").unlink()
     (out / "grades.csv").unlink()
-    started = time.monotonic()
     batch = api.grade(submissions=None, assignment="tiny-rnn", out=out, reports_only=True)
-    assert time.monotonic() - started < 30
     assert batch.graded_now == () and len(batch.skipped) == 5
     assert batch.report is not None and batch.report.reports == 5
     assert batch.report.figures_drawn == 0  # the histogram came from the cache

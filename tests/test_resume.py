@@ -46,16 +46,22 @@ def start(folder, out):
     )
 
 
-def wait_for(path: Path, timeout: float = 60) -> None:
+def wait_for(path: Path, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.05)
 
 
-def leftovers(marker: str) -> str:
-    time.sleep(1.0)
-    return subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout.strip()
+def leftovers(marker: str, settle: float = 120) -> str:
+    """Processes still running whose command line holds ``marker``, once the killed
+    harness's workers have had ``settle`` seconds to tear their sandboxes down."""
+    deadline = time.monotonic() + settle
+    while True:
+        found = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True)
+        if not found.stdout.strip() or time.monotonic() > deadline:
+            return found.stdout.strip()
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])

@@ -44,10 +44,10 @@ def test_an_endless_loop_times_out_and_the_next_call_gets_a_fresh_process(backen
         call_timeout=2,
     )
     m = s.load("m.py")
-    started = time.monotonic()
-    with pytest.raises(StudentTimeout, match="did not finish"):
+    # Stopped by its 2 s of CPU time, however long that takes on a busy machine.
+    with pytest.raises(StudentTimeout, match="did not finish within 2 s while calling spin"):
         m.spin()
-    assert time.monotonic() - started < 6
+    assert s.outcomes[-1].killed == "timeout"
     assert s.load("m.py").ok() == "fine"
     assert s.starts == 2
 
@@ -257,10 +257,9 @@ def test_cpu_time_limit(isolated, make_session):
     s = make_session(
         isolated, {"m.py": "def spin():\n    while True:\n        pass\n"}, cpu_time=1, call_timeout=20
     )
-    started = time.monotonic()
+    # The rlimit ends it after 1 s of CPU, well before the call's 20 s.
     with pytest.raises(StudentCrashed, match="CPU-time|SIGKILL|SIGXCPU"):
         s.load("m.py").spin()
-    assert time.monotonic() - started < 10
 
 
 def test_a_submission_gets_one_cpu(isolated, make_session):
