@@ -141,9 +141,12 @@ def test_sleeping_code_is_stopped_by_the_wall_clock_backstop(make_session, name)
 
 @pytest.mark.sandbox
 @pytest.mark.parametrize("name", ["bwrap", "local"])
-def test_a_busy_neighbour_does_not_stop_honest_code(make_session, name):
+def test_a_busy_neighbour_does_not_stop_honest_code(make_session, name, monkeypatch):
     # The student process shares one CPU with two spinning neighbours, so it gets about a
-    # third of it: 1.5 s of CPU takes about 4.5 s of wall time, over the 3 s limit.
+    # third of it: 1.5 s of CPU takes about 4.5 s of wall time, over the 3 s limit. The
+    # wall-clock backstop (tested above) is moved out of the way: how far a loaded machine
+    # stretches the wall time is not what this test is about.
+    monkeypatch.setattr("harness.session.WALL_FACTOR", 100.0)
     sandbox = require(name)
     cpu = min(os.sched_getaffinity(0))
     with pinned(cpu), hogs(2, cpu=cpu):
