@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.checks import fail
+from harness.checks import fail, signature
 from harness.checks import palindrome_grading as grading
 from harness.session import StudentError
 
@@ -97,17 +97,76 @@ GAN_FILE = "part2/my_gan.py"
 LATENT = 100
 
 
+#: The skeleton's command-line defaults (my_gan.py's argparse), for code that reads the
+#: global ``args`` the skeleton's ``__main__`` block sets.
+SKELETON_ARGS = {
+    "n_epochs": 200,
+    "batch_size": 64,
+    "lr": 0.0002,
+    "latent_dim": LATENT,
+    "save_interval": 500,
+}
+
+
 @pytest.fixture(scope="session")
 def gan(student):
-    """The student's part2/my_gan.py, imported with part2/ on sys.path (from mnist import ...)."""
+    """The student's part2/my_gan.py, imported with part2/ on sys.path (from mnist import ...).
+
+    The skeleton sets the global ``args`` in its ``__main__`` block, which an import does
+    not run: where the module has no ``args`` (or ``None``), it gets the skeleton's defaults,
+    as ``python my_gan.py`` would have given it."""
     # on_start: a student process restarted after a hang gets part2/ on its path again.
     student.on_start.append(("add_sys_path", ("part2",)))
     if student.alive:
         student.op("add_sys_path", "part2")
     try:
-        return student.load(GAN_FILE, module="my_gan")
+        module = student.load(GAN_FILE, module="my_gan")
     except StudentError as exc:
         fail(f"{GAN_FILE} does not import: {exc.summary()}")
+    if "args" not in student.op("dir", module) or student.fetch(
+        student.import_module("operator").is_(module.args, None)
+    ):
+        module.args = skeleton_args(student)
+    return module
+
+
+def skeleton_args(student, **changes):
+    """An argparse.Namespace in the student process with the skeleton's defaults."""
+    return student.import_module("argparse").Namespace(**{**SKELETON_ARGS, **changes})
+
+
+@pytest.fixture(scope="session")
+def fill_for(student):
+    """``fill_for("train")``: values by parameter name for calls the student changed."""
+    return lambda what: fill_by_name(student, what)
+
+
+def fill_by_name(student, cls):
+    """Values for constructor and train() parameters the skeleton does not pass, by name."""
+
+    def fill(name):
+        low = name.lower()
+        if low == "device":
+            return "cpu"
+        if low in ("args", "opt", "opts", "config", "cfg", "hparams", "params"):
+            return skeleton_args(student)
+        if "latent" in low or low in ("z_dim", "zdim", "nz", "noise_dim", "z_size"):
+            return LATENT
+        if low in ("img_shape", "image_shape"):
+            return [1, 28, 28]
+        if low in ("img_size", "image_size"):
+            return 28
+        if low in ("channels", "n_channels", "img_channels"):
+            return 1
+        if cls == "Discriminator" and low in ("input_dim", "in_dim", "in_features", "img_dim"):
+            return 784
+        if cls == "Generator" and low in ("input_dim", "in_dim", "in_features"):
+            return LATENT
+        if cls == "Generator" and low in ("output_dim", "out_dim", "out_features", "img_dim"):
+            return 784
+        return signature.MISSING
+
+    return fill
 
 
 def student_call(student, fn, *args, during, **kwargs):
@@ -129,9 +188,20 @@ def networks(student, gan):
         for cls in ("Generator", "Discriminator"):
             if cls not in names:
                 fail(f"{GAN_FILE} defines no class {cls}")
-        G = student_call(student, gan.Generator, during="building Generator()")
-        D = student_call(student, gan.Discriminator, during="building Discriminator()")
-        return G, D
+        built = []
+        for cls in ("Generator", "Discriminator"):
+            # The skeleton's constructors take nothing; real ones often take latent_dim.
+            params = signature.parameters(student, getattr(gan, cls))
+            args, kwargs = signature.arguments(
+                params, given={}, fill=fill_by_name(student, cls), what=f"{cls}(...)"
+            )
+            shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            built.append(
+                student_call(
+                    student, getattr(gan, cls), *args, during=f"building {cls}({shown})", **kwargs
+                )
+            )
+        return tuple(built)
 
     return build
 
@@ -191,7 +261,16 @@ def discriminator_kind(student, networks, digits):
         fail(f"the discriminator returned shape {out.shape} for 16 images; expected (16, 1)")
     if not np.all(np.isfinite(out)):
         fail("the discriminator returned NaN or infinite values")
-    if np.all((out > 0) & (out < 1)):
+    # A logits discriminator can answer inside (0, 1) at its initialisation: ask it about
+    # images far from the data too, where only a sigmoid output stays in [0, 1]. (numpy's
+    # own generator: the random streams the verdicts depend on stay as they were.)
+    loud = np.random.default_rng(4).standard_normal((16, 1, 28, 28)).astype(np.float32) * 30
+    loud_in = torch.from_numpy(loud.reshape(16, 784) if flat else loud)
+    try:
+        far = np.asarray(student.fetch(D(loud_in)), dtype=np.float64)
+    except StudentError:
+        far = out
+    if np.all((out >= 0) & (out <= 1)) and np.all((far >= 0) & (far <= 1)):
         kind = "probabilities"
     else:
         kind = "logits"

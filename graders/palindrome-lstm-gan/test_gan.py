@@ -1,15 +1,19 @@
 """Part II: the GAN (part2/my_gan.py). Points are in assignment.toml.
 
-Every check builds fresh networks with ``Generator()`` / ``Discriminator()``; student code
-runs in the sandbox and only arrays come back. ``sample`` and ``interpolate`` are checked
-against the student's own generator called here in eval mode, and the latent vectors they
-use are read back through a linear "generator" whose first 100 pixels are z itself.
+Every check builds fresh networks with the arguments the student's constructors ask for
+(``Generator()`` in the skeleton, often ``Generator(latent_dim)`` in real code); student
+code runs in the sandbox and only arrays come back. ``sample`` and ``interpolate`` are
+checked against the student's own generator called here in eval mode, and the latent
+vectors they use are read back through a linear "generator" whose first 100 pixels are z
+itself. The course's skeleton has neither function (the notebook samples and
+interpolates): without them the grader draws from the generator itself, and the figures
+are a TA's manual items.
 """
 
 import numpy as np
 import torch
 
-from harness.checks import fail
+from harness.checks import fail, signature
 from harness.report.plots import image_grid
 from harness.session import StudentError
 
@@ -82,8 +86,32 @@ def test_discriminator_output(discriminator_kind, evidence):
         evidence.text(name="disc-notes", text="\n".join(notes))
 
 
+def _grader_samples(student, G, evidence, what):
+    """Where my_gan.py has no such function (the course's skeleton has none: the hand-out
+    samples and interpolates in the notebook), the grader draws from the student's own
+    generator: z ~ N(0, I), eval mode, batches of 5 and of 1. The figures are the TA's."""
+    G.eval()
+    try:
+        for n in (5, 1):
+            out = _flat(student.fetch(G(torch.randn(n, LATENT))))
+            if out.shape != (n, 784):
+                fail(f"your generator gave {out.shape[0]} images for {n} z in eval mode")
+    except StudentError as exc:
+        fail(f"your generator cannot draw {what} in eval mode: {exc.summary()}")
+    finally:
+        G.train()
+    evidence.text(
+        name=f"{what}-by-grader",
+        text=f"part2/my_gan.py has no {what}() (the course's skeleton has none): the grader "
+        "drew images from your Generator itself, and a TA marks your notebook's figures",
+    )
+
+
 def test_sample(student, gan, networks, evidence):
     G, _ = networks()
+    if "sample" not in student.op("dir", gan):
+        _grader_samples(student, G, evidence, "sample")
+        return
     notes = []
     n = 5
     out = None
@@ -130,6 +158,9 @@ def test_sample(student, gan, networks, evidence):
 
 def test_interpolate(student, gan, networks, evidence):
     G, _ = networks()
+    if "interpolate" not in student.op("dir", gan):
+        _grader_samples(student, G, evidence, "interpolate")
+        return
     z0, z1 = torch.randn(LATENT), torch.randn(LATENT)
     try:
         got = student.fetch(
@@ -182,7 +213,7 @@ def test_interpolate(student, gan, networks, evidence):
         evidence.text(name="interp-mode", text="interpolate() left the generator in eval mode")
 
 
-def test_train_steps(student, gan, networks, digits):
+def test_train_steps(student, gan, networks, digits, fill_for):
     G, D = networks()
     torch_ = student.import_module("torch")
     builtins = student.import_module("builtins")
@@ -223,17 +254,27 @@ def test_train_steps(student, gan, networks, digits):
     opt_d = torch_.optim.Adam(builtins.list(D.parameters()), lr=2e-4, betas=(0.5, 0.999))
     before_g = student.op("parameters", G, want="value")
     before_d = student.op("parameters", D, want="value")
+    # The skeleton's train(dataloader, discriminator, generator, optimizer_G, optimizer_D);
+    # a train() that asks for more (device, config) gets it by name.
+    skeleton = {
+        "dataloader": loader,
+        "discriminator": D,
+        "generator": G,
+        "optimizer_G": opt_g,
+        "optimizer_D": opt_d,
+    }
+    params = signature.parameters(student, gan.train)
+    call_args, call_kwargs = signature.arguments(
+        params, given=skeleton, fill=fill_for("train"), what="train(...)"
+    )
     student_call(
         student,
         gan.train,
-        loader,
-        D,
-        G,
-        opt_g,
-        opt_d,
+        *call_args,
         during="train(dataloader, discriminator, generator, optimizer_G, optimizer_D) "
         "for 1 epoch of 8 batches of 32 real digits",
         timeout=90,
+        **call_kwargs,
     )
     after_g = student.op("parameters", G, want="value")
     after_d = student.op("parameters", D, want="value")
@@ -270,7 +311,26 @@ def test_learns_digits(
         if kind == "probabilities"
         else functional.binary_cross_entropy_with_logits
     )
-    real_all = torch_.from_numpy(np.ascontiguousarray(digits))
+    # Train on the data range the generator produces: a sigmoid generator's [0, 1] (its
+    # hand-out allows either, as long as data and generator agree), else [-1, 1].
+    G.eval()
+    try:
+        # its own generator: the random streams the verdict depends on stay as they were
+        z = np.random.default_rng(3).standard_normal((64, LATENT)).astype(np.float32)
+        probe = np.asarray(student.fetch(G(torch.from_numpy(z))), dtype=np.float64)
+    except StudentError as exc:
+        fail(f"your generator failed on z of shape (64, 100): {exc.summary()}")
+    finally:
+        G.train()
+    unit_range = bool(probe.min() >= 0 and probe.max() <= 1)
+    data = (digits + 1) / 2 if unit_range else digits
+    if unit_range:
+        evidence.text(
+            name="train-range",
+            text="your generator's images are in [0, 1]: the grader trained it on digits "
+            "scaled to [0, 1]",
+        )
+    real_all = torch_.from_numpy(np.ascontiguousarray(data, dtype=np.float32))
     if flat:
         real_all = real_all.reshape(len(digits), 784)
     shape = (-1, 784) if flat else (-1, 1, 28, 28)

@@ -164,6 +164,21 @@ def run_script(path: str, argv: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+def signature(obj: Any) -> list[list[Any]]:
+    """The parameters of a callable (a class: its constructor's), each as
+    [name, kind, has_default] with inspect's kind names; [] when it has no signature."""
+    import inspect
+
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return []
+    return [
+        [p.name, p.kind.name, p.default is not inspect.Parameter.empty]
+        for p in sig.parameters.values()
+    ]
+
+
 def is_instance(obj: Any, qualname: str) -> bool:
     """Whether ``obj`` is an instance of the class named ``module.Class`` (by its MRO)."""
     return any(f"{cls.__module__}.{cls.__qualname__}" == qualname for cls in type(obj).__mro__)
@@ -280,6 +295,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "cuda_requests": cuda_requests,
     "run_script_spied": run_script_spied,
     "isinstance": is_instance,
+    "signature": signature,
     "parameters": parameters,
     "set_parameters": set_parameters,
     "gradients": gradients,
