@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from ..session import Remote, StudentError, StudentSession
-from . import cells
-from .context import fail
+from . import cells, signature
+from .context import CheckFailed, fail
 
 
 def palindromes(batch: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -89,8 +89,47 @@ class Probe:
         return self.build(seq_length, self.layout.input_dim, hidden, 10, batch)
 
 
+#: The skeleton's constructor arguments (skeleton A; B and C drop batch_size and device).
+SKELETON_ARGS = ("seq_length", "input_dim", "num_hidden", "num_classes", "batch_size")
+SIGNATURE = "the arguments its signature names"
+
+
+def _by_name(seq: int, d: int, h: int, c: int, b: int) -> Callable[[str], Any]:
+    """Values for constructor parameters by the names students give them."""
+
+    def fill(name: str) -> Any:
+        low = name.lower()
+        if low == "device":
+            return "cpu"
+        if "hidden" in low:
+            return h
+        if "class" in low or low.startswith("out"):
+            return c
+        if "seq" in low or "length" in low:
+            return seq
+        if low.startswith("in"):
+            return d
+        if "batch" in low:
+            return b
+        return signature.MISSING
+
+    return fill
+
+
 def constructors(cls: Remote) -> list[tuple[str, Callable[..., Any]]]:
-    """Ways to call the constructor: the skeleton's, then the variants students use."""
+    """Ways to call the constructor: with what its own signature names (skeleton A's
+    (seq_length, input_dim, num_hidden, num_classes, batch_size, device), C's
+    (seq_length, input_dim, hidden_dim, output_dim), or a student's own), then, where
+    the signature cannot be read, the skeleton's and the variants students use."""
+    session = object.__getattribute__(cls, "_session")
+    params = signature.parameters(session, cls)
+
+    def by_signature(seq, d, h, c, b):
+        given = dict(zip(SKELETON_ARGS, (seq, d, h, c, b), strict=True))
+        args, kwargs = signature.arguments(
+            params, given=given, fill=_by_name(seq, d, h, c, b), what=f"{cls._describe()}(...)"
+        )
+        return cls(*args, **kwargs)
 
     def kw(seq, d, h, c, b):  # skeleton A
         return cls(
@@ -106,12 +145,19 @@ def constructors(cls: Remote) -> list[tuple[str, Callable[..., Any]]]:
     def kw_hidden(seq, d, h, c, b):  # hidden_dim / output_dim spelling
         return cls(seq_length=seq, input_dim=d, hidden_dim=h, output_dim=c, batch_size=b)
 
-    return [
+    fixed = [
         ("keyword arguments of the skeleton", kw),
         ("positional arguments", pos),
         ("positional arguments without batch_size", pos_nobatch),
         ("hidden_dim/output_dim keywords", kw_hidden),
     ]
+    if not params:
+        return fixed
+    try:  # a parameter no name fills: the fixed ways are all that is left
+        signature.arguments(params, given={}, fill=_by_name(5, 1, 4, 10, 2), what="")
+    except CheckFailed:
+        return fixed
+    return [(SIGNATURE, by_signature), *fixed]
 
 
 def _output(
@@ -152,7 +198,7 @@ def probe(
                     errors.append(f"{ctor_name}, {layout.describe}: output of the wrong shape")
                     continue
                 notes = []
-                if ctor_name != "keyword arguments of the skeleton":
+                if ctor_name not in ("keyword arguments of the skeleton", SIGNATURE):
                     notes.append(f"the model was built with {ctor_name}")
                 if layout.name != "BT":
                     notes.append(f"your forward was given {layout.describe} (accepted)")

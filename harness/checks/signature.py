@@ -63,25 +63,28 @@ def arguments(
 
     ``given`` holds what the hand-out's skeleton passes, by its parameter names, in order.
     Each of the student's parameters takes, in this order: the skeleton's value of the same
-    name; ``fill(name)`` (which returns ``MISSING`` for a name it does not know); the next
-    skeleton value not yet used (a renamed parameter in the skeleton's place); or its own
-    default.  A required parameter none of these fills fails the check, named.
+    name; ``fill(name)`` (which returns ``MISSING`` for a name it does not know); the
+    skeleton's value at the same place, when no parameter took it by name (a renamed
+    parameter); or its own default.  A required parameter none of these fills fails the
+    check, named.
     """
     if params is None:
         return list(given.values()), {}
-    unused = [k for k in given if k not in {p.name for p in params}]
+    names = list(given)
+    taken = {p.name for p in params}
     positional: list[Any] = []
     keywords: dict[str, Any] = {}
     by_keyword = False  # once a parameter is left to its default, the rest go by name
-    for p in params:
+    for i, p in enumerate(params):
         if p.kind not in _FILLABLE:
             continue
         if p.name in given:
             value = given[p.name]
         else:
             value = fill(p.name)
-            if value is MISSING and unused and not p.has_default:
-                value = given[unused.pop(0)]
+            in_place = names[i] if i < len(names) else None
+            if value is MISSING and not p.has_default and in_place and in_place not in taken:
+                value = given[in_place]
         if value is MISSING:
             if p.has_default:
                 by_keyword = True
