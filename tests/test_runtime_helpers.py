@@ -44,3 +44,21 @@ def test_cuda_requests_run_on_the_cpu_and_the_spy_sees_the_training(bwrap, make_
     assert result["losses"][-1] < result["losses"][0]
     bad = s.op("run_script_spied", "train.py", ["--no-such-option"], want="value")
     assert bad["exit_code"] == 2
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "loss_fn(w, torch.zeros(1))",
+        "loss_fn.forward(w, torch.zeros(1))",
+        "torch.nn.functional.mse_loss(w, torch.zeros(1))",
+    ],
+    ids=["module call", "forward called directly", "functional"],
+)
+def test_the_spy_counts_each_loss_once_however_it_is_called(bwrap, make_session, call):
+    script = SCRIPT.replace("loss = loss_fn(w, torch.zeros(1))", f"loss = {call}")
+    s = make_session(bwrap, {"train.py": script}, call_timeout=60)
+    result = s.op("run_script_spied", "train.py", ["--steps", "7"], want="value")
+    assert result["exit_code"] == 0
+    assert len(result["losses"]) == 7
+    assert result["losses"][-1] < result["losses"][0]

@@ -16,6 +16,15 @@ from typing import Any
 from . import ops
 
 MAX_RECORDS = 100_000
+#: the losses of torch.nn.functional a training script computes directly or through a loss
+#: module's forward
+FUNCTIONAL_LOSSES = (
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "mse_loss",
+)
 
 
 def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]:
@@ -25,17 +34,46 @@ def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]
     losses: list[float] = []
     optimisers: list[str] = []
 
-    def on_forward(module: Any, inputs: Any, output: Any) -> None:
-        if isinstance(module, torch.nn.modules.loss._Loss) and len(losses) < MAX_RECORDS:
+    def record(output: Any) -> None:
+        if len(losses) < MAX_RECORDS:
             # A loss returning something odd is the script's business, not the spy's.
             with contextlib.suppress(Exception):
                 losses.append(float(output.detach().mean()))
+
+    inside = [0]  # loss modules being called: their functional losses are theirs
+
+    def on_pre_forward(module: Any, inputs: Any) -> None:
+        if isinstance(module, torch.nn.modules.loss._Loss):
+            inside[0] += 1
+
+    def on_forward(module: Any, inputs: Any, output: Any) -> None:
+        if isinstance(module, torch.nn.modules.loss._Loss):
+            inside[0] -= 1
+            record(output)
+
+    # criterion.forward(...) skips the module hooks: the functional losses it calls are
+    # watched too, and count only when no loss module's call is around them.
+    functional = torch.nn.functional
+    originals = {name: getattr(functional, name) for name in FUNCTIONAL_LOSSES}
+
+    def watched(original: Any) -> Any:
+        def loss(*args: Any, **kwargs: Any) -> Any:
+            output = original(*args, **kwargs)
+            if inside[0] == 0:
+                record(output)
+            return output
+
+        return loss
+
+    for name, original in originals.items():
+        setattr(functional, name, watched(original))
 
     def on_step(optimizer: Any, args: Any, kwargs: Any) -> None:
         name = type(optimizer).__name__
         if not optimisers or optimisers[-1] != name:
             optimisers.append(name)
 
+    pre_hook = torch.nn.modules.module.register_module_forward_pre_hook(on_pre_forward)
     forward_hook = torch.nn.modules.module.register_module_forward_hook(on_forward)
     step_hook = register_optimizer_step_post_hook(on_step)
     # The skeleton runs train.py from the folder above part1/, but students also
@@ -45,7 +83,10 @@ def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]
     try:
         result = ops.run_script(path, argv)
     finally:
+        pre_hook.remove()
         forward_hook.remove()
+        for name, original in originals.items():
+            setattr(functional, name, original)
         step_hook.remove()
         if script_dir in sys.path:
             sys.path.remove(script_dir)
