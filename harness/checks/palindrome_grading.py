@@ -365,6 +365,28 @@ def check_training(trainer, *, length, steps):
         evidence.text(name=f"training-{length}-note", text=f"reached {accuracy:.1%}{note}")
 
 
+def judge_script_end(result, command, problem, evidence):
+    """The end of a student's train.py after the training checks: ``problem`` (what the
+    training lacked) fails the check, with how the script ended if it did not end well. A
+    script that trained as asked and only then crashed (in its final plot, say) keeps the
+    check: the crash comes after what the hand-out asks of it, and is noted."""
+    __tracebackhide__ = True
+    error = result.get("error")
+    end = ""
+    if isinstance(error, dict):
+        end = f"it raised {StudentError(error).summary()}"
+    elif result.get("exit_code") not in (0, None):
+        end = f"it ended with exit code {result['exit_code']} {result.get('message', '')}"
+    if problem:
+        fail(f"{command}: {end}; {problem}" if end else problem)
+    if end:
+        evidence.text(
+            name="script-end",
+            text=f"{command} trained as the hand-out asks, then {end} (not counted against "
+            "this check, but worth fixing)",
+        )
+
+
 CHECKS = {
     name: globals()[name]
     for name in (

@@ -81,7 +81,12 @@ def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]
     script_dir = os.path.dirname(os.path.abspath(path))
     sys.path.insert(1, script_dir)
     try:
-        result = ops.run_script(path, argv)
+        try:
+            result = ops.run_script(path, argv)
+        except Exception as exc:  # the script's own crash, told with what it trained before
+            from .serve import describe_exception
+
+            result = {"exit_code": 1, "message": "", "error": describe_exception(exc)}
     finally:
         pre_hook.remove()
         forward_hook.remove()
