@@ -474,34 +474,35 @@ class StudentSession:
                 f"the student process stopped answering: {outcome.describe(self.limits)}", outcome
             ) from None
 
-    def _await_reply(self, limit: float) -> tuple[float, str]:
+    def _await_reply(self, limit: float) -> tuple[float, str, bool]:
         """Wait until the student process starts to answer, or until it has used ``limit``
         seconds of CPU time (wall time where unmeasurable), or the wall-clock backstop has
-        passed.  Returns the backstop deadline, and why the wait ended ("" for a reply)."""
+        passed.  Returns the backstop deadline, why the wait ended ("" for a reply, "cpu"
+        or "wall"), and whether CPU time was measured."""
         assert self._sock is not None and self._running is not None
         began = time.monotonic()
         cpu_began = self._running.cpu_seconds()
         backstop = limit * WALL_FACTOR if cpu_began is not None else limit
         deadline = began + min(backstop, max(self.wall_remaining(), 0.0))
         while True:
-            now = time.monotonic()
-            wait = min(CPU_POLL, deadline - now)
+            wait = min(CPU_POLL, deadline - time.monotonic())
             if wait <= 0:
-                return deadline, "wall"
+                return deadline, "wall", cpu_began is not None
             ready, _, _ = select.select([self._sock], [], [], wait)
             if ready:
-                return deadline, ""
-            cpu = self._running.cpu_seconds() if cpu_began is not None else None
-            if cpu is not None and cpu_began is not None and cpu - cpu_began >= limit:
-                return deadline, "cpu"
+                return deadline, "", cpu_began is not None
+            if cpu_began is not None:
+                cpu = self._running.cpu_seconds()
+                if cpu is not None and cpu - cpu_began >= limit:
+                    return deadline, "cpu", True
 
     def _receive(self, limit: float, during: str) -> tuple[dict[str, Any], dict[str, Any]]:
         assert self._sock is not None
         what = f" while {during}" if during else ""
         began = time.monotonic()
-        measured = self._running is not None and self._running.cpu_seconds() is not None
+        measured = False
         try:
-            deadline, over = self._await_reply(limit)
+            deadline, over, measured = self._await_reply(limit)
             if over:
                 raise TimeoutError(over)
             self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
@@ -511,18 +512,15 @@ class StudentSession:
             outcome = self._finish("timeout")
             if limit < self.call_timeout and self.remaining() <= 0.05:
                 raise TimeBudgetExceeded(f"the submission's time limit was reached{what}") from None
+            why, hint = "", "an endless loop, or far too slow?"
             if str(exc) == "cpu":
                 why = f": it used {limit:.0f} s of CPU time"
             elif measured:
-                why = (
-                    f": it waited {waited:.0f} s without using its {limit:.0f} s of CPU time "
-                    "(sleeping, or waiting for something that never comes?)"
-                )
-            else:
-                why = ""
+                why = f": it waited {waited:.0f} s without using its {limit:.0f} s of CPU time"
+                hint = "sleeping, or waiting for something that never comes?"
             raise StudentTimeout(
-                f"your code did not finish within {limit:.0f} s{what}{why} and was stopped"
-                + ("" if why.endswith(")") else " (an endless loop, or far too slow?)"),
+                f"your code did not finish within {limit:.0f} s{what}{why} and was stopped "
+                f"({hint})",
                 outcome,
             ) from None
         except (OSError, channel.ChannelClosed):
