@@ -97,3 +97,77 @@ def test_student_values_round_trip(rng, x):
 
 def test_parameter_count_formula():
     assert cells.parameter_count("lstm", cells.Dims(D=1, H=128, C=10)) == 4 * (128 * 1 + 128 * 128 + 128) + 10 * 128 + 10
+
+
+def column_student(canon, *, learned_state):
+    """The canonical LSTM stored column-wise: biases (n, 1), learnable h(0) and c(0)."""
+    student = {n: (v[:, None] if v.ndim == 1 else v) for n, v in canon.items()}
+    if learned_state:
+        student["h_init"] = learned_state[0][:, None]
+        student["c_init"] = learned_state[1][:, None]
+    return student
+
+
+def run_with_state(canon, x, h0, c0):
+    with torch.no_grad():
+        t = {n: torch.from_numpy(v) for n, v in canon.items()}
+        t["h0"], t["c0"] = torch.from_numpy(h0), torch.from_numpy(c0)
+        return cells.forward("lstm", t, torch.from_numpy(x)).numpy()
+
+
+def test_column_biases_and_learnable_initial_states(rng, x):
+    canon = canonical_params("lstm", rng)
+    h0, c0 = rand((DIMS.H,), rng), rand((DIMS.H,), rng)
+    student = column_student(canon, learned_state=(h0, c0))
+    out = run_with_state(canon, x, h0, c0)
+    match, best, tried = cells.find_mapping("lstm", student, x, out, DIMS)
+    assert match is not None, (best, tried)
+    assert {"h0", "c0"} <= set(match.mapping.pieces)
+    # Setting the student's values from canonical ones leaves the initial states at zero.
+    values = match.mapping.student_values(canon, {n: v.shape for n, v in student.items()})
+    assert not values["h_init"].any() and values["b_f"].shape == (DIMS.H, 1)
+
+
+def test_initial_states_found_by_shape_when_names_say_nothing(rng, x):
+    canon = canonical_params("rnn", rng)
+    h0 = rand((DIMS.H,), rng)
+    student = {"A": canon["W_hx"], "B": canon["W_hh"], "u": canon["b_h"][None, :],
+               "V": canon["W_ph"], "v": canon["b_p"], "s": h0[None, :]}
+    with torch.no_grad():
+        t = {n: torch.from_numpy(v) for n, v in canon.items()} | {"h0": torch.from_numpy(h0)}
+        out = cells.forward("rnn", t, torch.from_numpy(x)).numpy()
+    match, best, tried = cells.find_mapping("rnn", student, x, out, DIMS)
+    assert match is not None, (best, tried)
+
+
+def test_a_third_bias_per_gate_is_summed(rng, x):
+    canon = canonical_params("lstm", rng)
+    student = {}
+    for g in "gifo":
+        student[f"x_{g}.weight"], student[f"h_{g}.weight"] = canon[f"W_{g}x"], canon[f"W_{g}h"]
+        student[f"x_{g}.bias"] = canon[f"b_{g}"] * 0.2
+        student[f"h_{g}.bias"] = canon[f"b_{g}"] * 0.3
+        student[f"b_{g}"] = canon[f"b_{g}"] * 0.5
+    student["fc.weight"], student["fc.bias"] = canon["W_ph"], canon["b_p"]
+    match, best, tried = cells.find_mapping("lstm", student, x, run("lstm", canon, x), DIMS)
+    assert match is not None, (best, tried)
+
+
+def test_extra_unused_parameters_do_not_block_the_match(rng, x):
+    canon = canonical_params("rnn", rng) | {"embedding": rand((10, 3), rng)}
+    match, _, _ = cells.find_mapping("rnn", canon, x, run("rnn", canon, x), DIMS)
+    assert match is not None
+
+
+@pytest.mark.parametrize(("name", "gate"), [("input_f.weight", "f"), ("hidden_o.weight", "o"),
+                                            ("W_ix", "i"), ("input_gate.weight", "i"),
+                                            ("weight_forget", "f"), ("W_c", "g"), ("x2h", None)])
+def test_gate_hints(name, gate):
+    assert cells.gate_hint(name) == gate
+
+
+def test_messages_quote_the_hand_outs_own_equation_numbers():
+    seed_001 = {"g": 1, "i": 2, "f": 3, "o": 4, "c": 5, "h": 6, "p": 7}
+    assert "where Eq. 3 has a sigmoid" in cells.variants("lstm", seed_001)["f_tanh"]
+    assert "where Eq. 6 has a sigmoid" in cells.variants("lstm")["f_tanh"]
+    assert cells.equation_range("lstm", seed_001) == "Eq. 1-7"

@@ -33,7 +33,13 @@ GATE_NAMES = {
     "f": "forget gate f",
     "o": "output gate o",
 }
-EQUATION = {"g": 4, "i": 5, "f": 6, "o": 7}  # numbering of the palindrome hand-out
+#: Equation numbers, per kind, of the symbol each equation defines. Each hand-out numbers
+#: them its own way, so an assignment's spec gives its own ([settings.equations]); this is
+#: seed 002's numbering (RNN Eq. 1-2, LSTM Eq. 4-10), the default.
+EQUATIONS = {
+    "rnn": {"h": 1, "p": 2},
+    "lstm": {"g": 4, "i": 5, "f": 6, "o": 7, "c": 8, "h": 9, "p": 10},
+}
 
 
 @dataclass(frozen=True)
@@ -64,37 +70,49 @@ def parameter_count(kind: str, dims: Dims) -> int:
 
 # -- the equations, and variants with one mistake each ------------------------------------
 
-RNN_VARIANTS = {
-    "h_sigmoid": "h(t) uses a sigmoid where Eq. 1 has tanh",
-    "h_relu": "h(t) uses ReLU where Eq. 1 has tanh",
-    "h_linear": "h(t) has no non-linearity; Eq. 1 applies tanh",
-    "no_recurrence": "h(t-1) is not fed back: the W_hh h(t-1) term of Eq. 1 is missing",
-    "no_bias_h": "the bias b_h is not added in Eq. 1",
-    "no_bias_p": "the bias b_p is not added in Eq. 2",
-    "first_step": "the output is computed from h(1), the first step, instead of h(T)",
-    "output_tanh": "the output p(T) goes through tanh; Eq. 2 is linear",
-}
-LSTM_VARIANTS = {
-    **{
-        f"{g}_tanh": f"the {GATE_NAMES[g]} uses tanh where Eq. {EQUATION[g]} has a sigmoid"
-        for g in ("i", "f", "o")
-    },
-    "g_sigmoid": "the input modulation g uses a sigmoid where Eq. 4 has tanh",
-    "no_carry": "the cell state is not carried over: c(t) = g(t) * i(t) drops c(t-1) * f(t) "
-    "(Eq. 8)",
-    "no_forget": "c(t) = g(t) * i(t) + c(t-1): the forget gate is not applied (Eq. 8)",
-    "h_no_tanh": "h(t) = c(t) * o(t) misses the tanh of Eq. 9",
-    "no_recurrence": "h(t-1) is not fed back into the gates (the W_*h terms are missing)",
-    **{
-        f"no_bias_{g}": f"the bias b_{g} is not added for the {GATE_NAMES[g]} (Eq. {EQUATION[g]})"
-        for g in GATES
-    },
-    "no_bias_p": "the bias b_p is not added in Eq. 10",
-    "first_step": "the output is computed from h(1), the first step, instead of h(T)",
-    "swap_i_f": "the input and forget gates are swapped: your W_i*, b_i act as the forget "
-    "gate and W_f*, b_f as the input gate",
-    "swap_g_o": "the input modulation g and the output gate o are swapped",
-}
+def variants(kind: str, equations: Mapping[str, int] | None = None) -> dict[str, str]:
+    """The single mistakes ``forward`` can inject, each described with the equation numbers
+    of the student's own hand-out (``equations``: symbol -> number)."""
+    eq = dict(equations or EQUATIONS[kind])
+    if kind == "rnn":
+        return {
+            "h_sigmoid": f"h(t) uses a sigmoid where Eq. {eq['h']} has tanh",
+            "h_relu": f"h(t) uses ReLU where Eq. {eq['h']} has tanh",
+            "h_linear": f"h(t) has no non-linearity; Eq. {eq['h']} applies tanh",
+            "no_recurrence": "h(t-1) is not fed back: the W_hh h(t-1) term of "
+            f"Eq. {eq['h']} is missing",
+            "no_bias_h": f"the bias b_h is not added in Eq. {eq['h']}",
+            "no_bias_p": f"the bias b_p is not added in Eq. {eq['p']}",
+            "first_step": "the output is computed from h(1), the first step, instead of h(T)",
+            "output_tanh": f"the output p(T) goes through tanh; Eq. {eq['p']} is linear",
+        }
+    return {
+        **{
+            f"{g}_tanh": f"the {GATE_NAMES[g]} uses tanh where Eq. {eq[g]} has a sigmoid"
+            for g in ("i", "f", "o")
+        },
+        "g_sigmoid": f"the input modulation g uses a sigmoid where Eq. {eq['g']} has tanh",
+        "no_carry": "the cell state is not carried over: c(t) = g(t) * i(t) drops "
+        f"c(t-1) * f(t) (Eq. {eq['c']})",
+        "no_forget": f"c(t) = g(t) * i(t) + c(t-1): the forget gate is not applied (Eq. {eq['c']})",
+        "h_no_tanh": f"h(t) = c(t) * o(t) misses the tanh of Eq. {eq['h']}",
+        "no_recurrence": "h(t-1) is not fed back into the gates (the W_*h terms are missing)",
+        **{
+            f"no_bias_{g}": f"the bias b_{g} is not added for the {GATE_NAMES[g]} (Eq. {eq[g]})"
+            for g in GATES
+        },
+        "no_bias_p": f"the bias b_p is not added in Eq. {eq['p']}",
+        "first_step": "the output is computed from h(1), the first step, instead of h(T)",
+        "swap_i_f": "the input and forget gates are swapped: your W_i*, b_i act as the forget "
+        "gate and W_f*, b_f as the input gate",
+        "swap_g_o": "the input modulation g and the output gate o are swapped",
+    }
+
+
+def equation_range(kind: str, equations: Mapping[str, int] | None = None) -> str:
+    """'Eq. 4-10': the equations of a kind, as the hand-out numbers them."""
+    numbers = sorted((equations or EQUATIONS[kind]).values())
+    return f"Eq. {numbers[0]}-{numbers[-1]}"
 
 
 def forward(
@@ -109,8 +127,9 @@ def forward(
         P = _swap(P, "g", "o")
     B, T, _ = x.shape
     H = P["W_hh" if kind == "rnn" else "W_gh"].shape[0]
-    h = x.new_zeros(B, H)
-    c = x.new_zeros(B, H)
+    # h(0) = h_init: zeros in the hand-out, or the student's learnable (or fixed) vector.
+    h = x.new_zeros(B, H) + P["h0"].reshape(1, H) if "h0" in P else x.new_zeros(B, H)
+    c = x.new_zeros(B, H) + P["c0"].reshape(1, H) if "c0" in P else x.new_zeros(B, H)
     first_h = None
     for t in range(T):
         xt = x[:, t]
@@ -161,10 +180,6 @@ def _swap(P: dict[str, torch.Tensor], a: str, b: str) -> dict[str, torch.Tensor]
     return out
 
 
-def variants(kind: str) -> dict[str, str]:
-    return RNN_VARIANTS if kind == "rnn" else LSTM_VARIANTS
-
-
 # -- mappings -----------------------------------------------------------------------------
 
 
@@ -176,6 +191,7 @@ class Piece:
     transpose: bool = False  #: the student stores it as (in, out)
     rows: tuple[int, int] | None = None  #: block of rows (after un-transposing)
     cols: tuple[int, int] | None = None  #: block of columns, for [x, h] concatenated weights
+    flat: bool = False  #: a vector the student stores as a column (n, 1) or a row (1, n)
 
 
 @dataclass(frozen=True)
@@ -204,10 +220,12 @@ class ParamMapping:
         """Student parameter values that hold ``canonical`` (duplicate biases get zeros)."""
         values = {name: np.zeros(shape) for name, shape in shapes.items()}
         for name, pieces in self.pieces.items():
+            if name not in canonical:  # a learnable initial state: zero, as the hand-out has it
+                continue
             for k, piece in enumerate(pieces):
                 target = values[piece.student]
                 view = target.T if piece.transpose else target
-                block = view
+                block = view.reshape(-1) if piece.flat else view
                 if piece.rows is not None:
                     block = block[piece.rows[0] : piece.rows[1]]
                 if piece.cols is not None:
@@ -218,6 +236,8 @@ class ParamMapping:
 
 def _take(value: torch.Tensor, piece: Piece) -> torch.Tensor:
     v = value.T if piece.transpose else value
+    if piece.flat:
+        v = v.reshape(-1)
     if piece.rows is not None:
         v = v[piece.rows[0] : piece.rows[1]]
     if piece.cols is not None:
@@ -228,6 +248,11 @@ def _take(value: torch.Tensor, piece: Piece) -> torch.Tensor:
 def gate_hint(name: str) -> str | None:
     """The gate a parameter's name points to (W_ix, weight_forget, b_f, Wf ...), if any."""
     low = name.lower()
+    # A one-letter part names the gate outright: input_f.weight is the forget gate's input
+    # side, although it says "input".
+    letters = [t for t in re.split(r"[^a-z]+", low) if len(t) == 1 and t in "gifoc"]
+    if len(letters) == 1:
+        return "g" if letters[0] == "c" else letters[0]
     for word, gate in (
         ("forget", "f"),
         ("output", "o"),
@@ -251,6 +276,34 @@ def gate_hint(name: str) -> str | None:
     return None
 
 
+#: Names that mark a parameter as the initial state h(0) (the hand-out's h_init) or c(0).
+_STATE = re.compile(r"init|start|(^|[._])[hc]_?0($|[._])|(^|[._])(h|c|hidden|cell)_?zero")
+_CELL_STATE = re.compile(r"(^|[._])c(_?0|_?init|_start|ell)")
+
+
+def _vector_length(shape: tuple[int, ...]) -> int | None:
+    """n for a vector stored as (n,), (n, 1) or (1, n); None for anything else."""
+    if len(shape) == 1:
+        return shape[0]
+    if len(shape) == 2 and 1 in shape:
+        return shape[0] * shape[1]
+    return None
+
+
+def _state_pieces(
+    shapes: Mapping[str, tuple[int, ...]], H: int, kind: str, taken: set[str]
+) -> dict[str, tuple[Piece, ...]]:
+    """h0 (and c0) pieces for parameters whose names say they are initial states."""
+    out: dict[str, tuple[Piece, ...]] = {}
+    for name, shape in sorted(shapes.items()):
+        low = name.lower()
+        if name in taken or _vector_length(shape) != H or not _STATE.search(low):
+            continue
+        role = "c0" if kind == "lstm" and _CELL_STATE.search(low) else "h0"
+        out.setdefault(role, (Piece(name, flat=len(shape) == 2),))
+    return out
+
+
 @dataclass(frozen=True)
 class _Slot:
     student: str
@@ -258,21 +311,34 @@ class _Slot:
     block: int  #: index of the H-sized block inside a fused parameter
     blocks: int
     cols: tuple[int, int] | None = None
+    flat: bool = False
 
 
 def candidates(
     kind: str, shapes: Mapping[str, tuple[int, ...]], dims: Dims, *, limit: int = 5000
 ) -> list[ParamMapping]:
-    """Consistent ways the student's parameters could hold the canonical ones."""
+    """Consistent ways the student's parameters could hold the canonical ones: by name
+    first, then by shape (guided by what the names say, then regardless of names)."""
     canon = canonical_shapes(kind, dims)
     found: list[ParamMapping] = []
-    if all(shapes.get(n) == s for n, s in canon.items()):
-        pieces = {n: (Piece(n),) for n in canon}
-        extra = tuple(sorted(set(shapes) - set(canon)))
+    named = {}
+    for n, s in canon.items():
+        have = shapes.get(n)
+        if have == s:
+            named[n] = Piece(n)
+        elif have is not None and len(s) == 1 and _vector_length(have) == s[0]:
+            named[n] = Piece(n, flat=True)
+    if len(named) == len(canon):
+        states = _state_pieces(shapes, dims.H, kind, set(named))
+        pieces = {n: (piece,) for n, piece in named.items()} | states
+        used = set(canon) | {p[0].student for p in states.values()}
+        extra = tuple(sorted(set(shapes) - used))
         found.append(ParamMapping(pieces, "parameters taken by their names", True, extra))
         square = [n for n in canon if len(canon[n]) == 2 and canon[n][0] == canon[n][1]]
         if square:
-            flipped = {n: (Piece(n, transpose=n in square),) for n in canon}
+            flipped = {
+                n: (Piece(n, transpose=n in square, flat=named[n].flat),) for n in canon
+            } | states
             found.append(
                 ParamMapping(
                     flipped,
@@ -281,34 +347,50 @@ def candidates(
                     extra,
                 )
             )
-    found += list(itertools.islice(_search(kind, shapes, dims), limit))
-    return found
+    hinted = list(itertools.islice(_search(kind, shapes, dims, hints=True), limit))
+    if not hinted:
+        hinted = list(itertools.islice(_search(kind, shapes, dims, hints=False), limit))
+    return found + hinted
 
 
-def _search(kind: str, shapes: Mapping[str, tuple[int, ...]], dims: Dims) -> Iterator[ParamMapping]:
+def _role_hint(name: str) -> set[str] | None:
+    """The roles a parameter's name allows (None: the name says nothing)."""
+    low = name.lower()
+    last = low.split(".")[-1]
+    if _STATE.search(low):
+        return {"s"}
+    if "bias" in last or re.match(r"b(_|$|[a-z]?[_0-9]|[a-z]$)", last):
+        return {"b", "bp"}
+    if "weight" in last or last.startswith("w"):
+        return {"x", "h", "p"}
+    return None
+
+
+def _search(
+    kind: str, shapes: Mapping[str, tuple[int, ...]], dims: Dims, *, hints: bool
+) -> Iterator[ParamMapping]:
     D, H, C = dims.D, dims.H, dims.C
     n_gates = 1 if kind == "rnn" else 4
-    roles: dict[str, list[list[_Slot]]] = {"x": [], "h": [], "b": [], "p": [], "bp": []}
-    unknown = []
+    roles: dict[str, list[list[_Slot]]] = {"x": [], "h": [], "b": [], "p": [], "bp": [], "s": []}
     for name, shape in shapes.items():
         options = _classify(name, shape, D, H, C, n_gates)
-        if not options:
-            unknown.append(name)
-            continue
+        allowed = _role_hint(name) if hints else None
+        if allowed is not None and any(role in allowed for role, _ in options):
+            options = [(role, slots) for role, slots in options if role in allowed]
+        # A parameter that fits no role is left out: unused extras do not change the output.
         for role, slots in options:
             roles[role].append(slots)
-    if unknown:
-        return
     # Each role must be covered by a choice of its parameters with exactly n_gates slots
-    # (biases may come twice, as in PyTorch's b_ih + b_hh).
+    # (biases may come two or three times, as in PyTorch's b_ih + b_hh plus one's own).
     for x_slots in _cover(roles["x"], n_gates):
         for h_slots in _cover(roles["h"], n_gates):
             for b_sets in _bias_cover(roles["b"], n_gates):
                 for p_slots in _cover(roles["p"], 1):
                     for bp_slots in _cover(roles["bp"], 1):
-                        yield from _assign(
-                            kind, x_slots, h_slots, b_sets, p_slots[0], bp_slots[0], H
-                        )
+                        for states in _states(roles["s"], kind):
+                            yield from _assign(
+                                kind, x_slots, h_slots, b_sets, p_slots[0], bp_slots[0], H, states
+                            )
 
 
 def _classify(
@@ -316,13 +398,18 @@ def _classify(
 ) -> list[tuple[str, list[_Slot]]]:
     out: list[tuple[str, list[_Slot]]] = []
     sizes = {n_gates * H: n_gates} | {H: 1}
-    if len(shape) == 1:
-        if shape[0] in sizes:
-            k = sizes[shape[0]]
-            out.append(("b", [_Slot(name, False, i, k) for i in range(k)]))
-        if shape[0] == C:
-            out.append(("bp", [_Slot(name, False, 0, 1)]))
-        return out
+    n = _vector_length(shape)
+    if n is not None:
+        flat = len(shape) == 2
+        if n in sizes:
+            k = sizes[n]
+            out.append(("b", [_Slot(name, False, i, k, flat=flat) for i in range(k)]))
+        if n == H:
+            out.append(("s", [_Slot(name, False, 0, 1, flat=flat)]))
+        if n == C:
+            out.append(("bp", [_Slot(name, False, 0, 1, flat=flat)]))
+        if len(shape) == 1:
+            return out
     if len(shape) != 2:
         return out
     for transpose, (rows, cols) in ((False, shape), (True, shape[::-1])):
@@ -352,16 +439,37 @@ def _cover(options: list[list[_Slot]], n: int) -> Iterator[list[_Slot]]:
             if len(set(names)) != len(names):
                 continue
             slots = [slot for group in combo for slot in group]
-            if len(slots) == n:
+            if len(slots) != n:
+                continue
+            # Two parameters whose names say they belong to the same gate cannot both be
+            # this role's share of it (this keeps per-gate layouts from exploding).
+            hints = [gate_hint(s.student) for s in slots if s.blocks == 1]
+            named = [h for h in hints if h is not None]
+            if len(set(named)) == len(named):
                 yield slots
 
 
 def _bias_cover(options: list[list[_Slot]], n: int) -> Iterator[list[list[_Slot]]]:
     single = list(_cover(options, n))
     yield from ([s] for s in single)
-    for a, b in itertools.combinations(single, 2):
-        if not {s.student for s in a} & {s.student for s in b}:
-            yield [a, b]
+    for count in (2, 3):
+        for sets in itertools.combinations(single, count):
+            names = [{s.student for s in group} for group in sets]
+            if sum(map(len, names)) == len(set().union(*names)):
+                yield list(sets)
+
+
+def _states(options: list[list[_Slot]], kind: str) -> Iterator[dict[str, _Slot]]:
+    """Initial states to try: learnable h(0) (and c(0)) first, then none (zeros)."""
+    slots = [group[0] for group in options]
+    if kind == "lstm":
+        for h0, c0 in itertools.permutations(slots, 2):
+            yield {"h0": h0, "c0": c0}
+    for slot in slots:
+        yield {"h0": slot}
+        if kind == "lstm":
+            yield {"c0": slot}
+    yield {}
 
 
 def _orders(slots: list[_Slot], kind: str) -> Iterator[tuple[str, ...]]:
@@ -377,7 +485,7 @@ def _orders(slots: list[_Slot], kind: str) -> Iterator[tuple[str, ...]]:
 
 def _piece(slot: _Slot, H: int) -> Piece:
     rows = (slot.block * H, (slot.block + 1) * H) if slot.blocks > 1 else None
-    return Piece(slot.student, slot.transpose, rows, slot.cols)
+    return Piece(slot.student, slot.transpose, rows, slot.cols, slot.flat)
 
 
 def _assign(
@@ -388,7 +496,12 @@ def _assign(
     p_slot: _Slot,
     bp_slot: _Slot,
     H: int,
+    states: Mapping[str, _Slot],
 ) -> Iterator[ParamMapping]:
+    used = {s.student for s in x_slots + h_slots + [p_slot, bp_slot]}
+    used |= {s.student for bs in b_sets for s in bs}
+    if any(s.student in used for s in states.values()):
+        return
     x_orders = list(_orders(x_slots, kind))
     h_orders = list(_orders(h_slots, kind))
     b_orders = [list(_orders(bs, kind)) for bs in b_sets]
@@ -409,10 +522,18 @@ def _assign(
                     for slot, gate in zip(bs, bo, strict=True):
                         pieces.setdefault(_name(kind, "b", gate), []).append(_piece(slot, H))
                 pieces["W_ph"] = [Piece(p_slot.student, p_slot.transpose)]
-                pieces["b_p"] = [Piece(bp_slot.student)]
+                pieces["b_p"] = [_piece(bp_slot, H)]
+                for state, slot in states.items():
+                    pieces[state] = [_piece(slot, H)]
                 order = "" if kind == "rnn" else f" (gate order {''.join(xo)})"
+                learned = " and ".join(
+                    f"{slot.student} as {'h' if state == 'h0' else 'c'}(0)"
+                    for state, slot in states.items()
+                )
                 yield ParamMapping(
-                    {k: tuple(v) for k, v in pieces.items()}, f"parameters matched by shape{order}"
+                    {k: tuple(v) for k, v in pieces.items()},
+                    f"parameters matched by shape{order}"
+                    + (f", with {learned}" if learned else ""),
                 )
 
 
