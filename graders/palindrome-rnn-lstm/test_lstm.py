@@ -17,7 +17,7 @@ def test_interface(checks, student, probe, part, settings, evidence):
 
 def test_matches_equations(checks, probe, comparison, forbidden_uses, settings, evidence):
     checks.not_done_by_forbidden_api(forbidden_uses, settings, "cell")
-    checks.check_equations(probe, comparison, evidence)
+    checks.check_equations(probe, comparison, settings, evidence)
 
 
 def test_gradients_match(checks, gradient_problems, forbidden_uses, part, settings):

@@ -300,7 +300,11 @@ def compare_with_equations(
     return Comparison(dims, params, features, out, match, closest, tried, mistakes)
 
 
-def explain_mismatch(found: Probe, comparison: Comparison) -> str:
+def explain_mismatch(
+    found: Probe, comparison: Comparison, equations: dict[str, int] | None = None
+) -> str:
+    """What is wrong with the forward pass, with the equation numbers of the student's
+    hand-out (``equations``: symbol -> number, from the spec)."""
     kind = found.kind
     names = sorted(comparison.params)
     if not comparison.tried:
@@ -316,13 +320,15 @@ def explain_mismatch(found: Probe, comparison: Comparison) -> str:
         kind, comparison.params, comparison.features, comparison.output, comparison.dims
     )
     if found_mistakes:
-        reasons = "; or ".join(cells.variants(kind)[m.variant or ""] for m in found_mistakes)
+        messages = cells.variants(kind, equations)
+        reasons = "; or ".join(messages[m.variant or ""] for m in found_mistakes)
         return f"your output matches the equations with one mistake: {reasons}."
     closest = comparison.closest
     error = f"{closest.error:.3g}" if closest else "?"
     return (
         f"no consistent reading of your {len(names)} parameters reproduces the "
-        f"{'LSTM (Eq. 4-10)' if kind == 'lstm' else 'RNN (Eq. 1-2)'} output: tried "
+        f"{'LSTM' if kind == 'lstm' else 'RNN'} ({cells.equation_range(kind, equations)}) "
+        "output: tried "
         f"{comparison.tried} mappings, the closest is off by {error} (relative). Check each "
         "equation against your forward, the initial state h(0) = 0 and which step's output "
         "you return."
