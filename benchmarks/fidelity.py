@@ -88,7 +88,7 @@ def part_outcomes(
             None,
         )
         if failed is not None:
-            failure = f"{failed.name}: {first_line(failed.output) or '(no message)'}"
+            failure = f'check "{failed.name}": {first_line(failed.output) or "(no message)"}'
         elif result.output and not checks:
             failure = first_line(result.output)  # not graded: the reason is the result's
         else:

@@ -48,7 +48,7 @@ def test_parts_are_summed_from_their_checks_and_compared_with_their_labels():
     )
     rnn, lstm = outcomes  # questions has no automatic points: not measured
     assert (rnn.score, rnn.max_score, rnn.lost, rnn.as_labelled) == (2.5, 3, 0.5, False)
-    assert rnn.failure == "script [y]: train.py must use RMSProp"
+    assert rnn.failure == 'check "script [y]": train.py must use RMSProp'
     assert (lstm.score, lstm.as_labelled, lstm.failure) == (4, False, "")
 
 
@@ -77,7 +77,7 @@ def test_a_tally_counts_each_label_and_the_points_correct_parts_lost():
     assert text.startswith("# Header\n")
     assert "| toy | 2 / 3 (67%) | 1 / 1 (100%) | 2 / 2 (100%) | 1 of 11 |" in text
     assert "| right | correct 3/3 | correct 3/4 **miss** |" in text
-    assert "- `right` lstm (correct): 3/4. cell: shape" in text
+    assert "- `right` lstm (correct): 3/4. check \"cell\": shape" in text
     assert "Labelled but not graded here: gone." in text
 
 
