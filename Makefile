@@ -1,5 +1,5 @@
 # The two commands of the README, and the set-up they share.
-.PHONY: setup lock examples test benchmarks
+.PHONY: setup lock examples test benchmarks fidelity
 
 PY := .venv/bin/python
 
@@ -24,3 +24,8 @@ test: setup
 
 benchmarks: setup
 	$(PY) benchmarks/overhead.py
+
+# Grade the examples (reusing what `make examples` left in results/) and compare each part's
+# points with its label in expected.toml; rewrites benchmarks/results/class-fidelity.md.
+fidelity: setup
+	$(PY) benchmarks/class_fidelity.py --write benchmarks/results/class-fidelity.md

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import grading_timeout, require
 
+from benchmarks import fidelity
 from harness import api, examples
 from harness.assignments import find_assignment
 from harness.errors import UnsafeSandboxWarning
@@ -34,6 +35,35 @@ def test_committed_zips_match_their_sources(assignment):
     assert set(committed) == set(built), "run `python -m harness.examples` to rebuild"
     for name, data in built.items():
         assert committed[name] == data, f"{name} is stale: run `python -m harness.examples`"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_example_labels_each_part(assignment):
+    """``parts`` says what each automatically graded part of the example is, for the class
+    benchmark (benchmarks/class_fidelity.py): exactly the parts that have checks, each
+    "correct", "faulty" or "empty". A part graded only by a TA is not labelled, and an
+    example the harness refuses (misnamed, not a ZIP, ...) has no parts to label."""
+    graded_parts = set(fidelity.auto_points(find_assignment(assignment)))
+    expected = tomllib.loads((SUBMISSIONS / assignment / "expected.toml").read_text())
+    problems = []
+    for sid, want in expected.items():
+        labels = want.get("parts")
+        if want["status"] == "not_graded":
+            if labels is not None:
+                problems.append(f"{sid}: not graded, so it has no parts to label")
+            continue
+        if not isinstance(labels, dict):
+            problems.append(f"{sid}: no parts = {{ ... }} labelling {sorted(graded_parts)}")
+            continue
+        if set(labels) != graded_parts:
+            problems.append(
+                f"{sid}: parts {sorted(labels)}; the parts with checks are {sorted(graded_parts)}"
+                " (a part graded only by a TA is not labelled)"
+            )
+        wrong = {k: v for k, v in labels.items() if v not in fidelity.LABELS}
+        if wrong:
+            problems.append(f"{sid}: labels {wrong}; allowed: {', '.join(fidelity.LABELS)}")
+    assert not problems, "\n".join(problems)
 
 
 #: Every assignment's examples in bubblewrap; the self-test assignment's hostile ones

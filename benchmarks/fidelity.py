@@ -1,0 +1,215 @@
+"""Class fidelity: do the points each example part gets match what the part is?
+
+Every graded example in ``submissions/<assignment>/expected.toml`` labels each automatically
+graded part of its assignment (a ``[parts.X]`` with at least one check)::
+
+    parts = { rnn = "correct", lstm = "faulty" }
+
+"correct": the part does what the hand-out asks, so it must get full marks; "faulty": it has
+a fault the hand-out names, so it must get less; "empty": nothing is implemented, so it must
+get zero.  A part that gets otherwise is a *miss*.  A part's points are the sum of its checks'
+scores (each check's first tag is its part); its maximum, the automatic points the spec gives
+it.  Parts graded only by a TA (manual items) have no automatic points and are not labelled.
+
+``benchmarks/class_fidelity.py`` is the command; this module is its arithmetic.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.results import CheckStatus, SubmissionResult
+from harness.spec import AssignmentSpec
+
+CORRECT, FAULTY, EMPTY = "correct", "faulty", "empty"
+LABELS = (CORRECT, FAULTY, EMPTY)
+EPS = 1e-9  #: points closer than this are equal (parametrised checks share points as floats)
+MESSAGE_CHARS = 200  #: how much of a failing check's message a miss quotes
+
+
+def auto_points(spec: AssignmentSpec) -> dict[str, float]:
+    """Part -> its automatic points, for every part that has checks (in the spec's order)."""
+    points: dict[str, float] = {}
+    for check in spec.checks:
+        points[check.part] = points.get(check.part, 0.0) + check.points
+    return {p.key: points[p.key] for p in spec.parts if p.key in points}
+
+
+def read_labels(expected: Path) -> dict[str, dict[str, str]]:
+    """Example id -> its ``parts`` labels, for the examples of ``expected.toml`` that have them."""
+    tables = tomllib.loads(expected.read_text(encoding="utf-8"))
+    return {sid: dict(t["parts"]) for sid, t in tables.items() if "parts" in t}
+
+
+@dataclass(frozen=True)
+class PartOutcome:
+    """One labelled part of one example and the points it got."""
+
+    example: str
+    part: str
+    label: str
+    score: float
+    max_score: float
+    failure: str = ""  #: the part's first failing check and the start of its message
+
+    @property
+    def lost(self) -> float:
+        return max(0.0, self.max_score - self.score)
+
+    @property
+    def as_labelled(self) -> bool:
+        """Correct: full marks; faulty: less than full; empty: zero."""
+        if self.label == CORRECT:
+            return self.lost <= EPS
+        if self.label == FAULTY:
+            return self.lost > EPS
+        return self.score <= EPS
+
+
+def first_line(text: str, limit: int = MESSAGE_CHARS) -> str:
+    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def part_outcomes(
+    result: SubmissionResult, labels: Mapping[str, str], points: Mapping[str, float]
+) -> tuple[PartOutcome, ...]:
+    """The outcome of every labelled part of ``result`` that has automatic points."""
+    outcomes = []
+    for part, label in labels.items():
+        if part not in points:
+            continue
+        checks = [c for c in result.checks if c.tags and c.tags[0] == part]
+        failed = next(
+            (c for c in checks if c.status is CheckStatus.FAILED or c.score < c.max_score - EPS),
+            None,
+        )
+        if failed is not None:
+            failure = f'check "{failed.name}": {first_line(failed.output) or "(no message)"}'
+        elif result.output and not checks:
+            failure = first_line(result.output)  # not graded: the reason is the result's
+        else:
+            failure = ""
+        outcomes.append(
+            PartOutcome(
+                example=result.student_id,
+                part=part,
+                label=label,
+                score=round(sum(c.score for c in checks), 6),
+                max_score=points[part],
+                failure=failure,
+            )
+        )
+    return tuple(outcomes)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One assignment's labelled parts, and the examples that have labels but no result."""
+
+    assignment: str
+    parts: tuple[str, ...]  #: the automatically graded parts, in the spec's order
+    outcomes: tuple[PartOutcome, ...]
+    unmeasured: tuple[str, ...] = ()  #: labelled examples with no result to read
+
+    def count(self, label: str) -> int:
+        return sum(1 for o in self.outcomes if o.label == label)
+
+    def as_labelled(self, label: str) -> int:
+        return sum(1 for o in self.outcomes if o.label == label and o.as_labelled)
+
+    @property
+    def correct_points(self) -> float:
+        return sum(o.max_score for o in self.outcomes if o.label == CORRECT)
+
+    @property
+    def correct_lost(self) -> float:
+        return sum(o.lost for o in self.outcomes if o.label == CORRECT)
+
+    @property
+    def misses(self) -> tuple[PartOutcome, ...]:
+        return tuple(o for o in self.outcomes if not o.as_labelled)
+
+
+def tally(
+    spec: AssignmentSpec,
+    results: Sequence[SubmissionResult],
+    labels: Mapping[str, Mapping[str, str]],
+) -> Tally:
+    """Compare every labelled example of ``spec`` with its result."""
+    points = auto_points(spec)
+    by_id = {r.student_id: r for r in results}
+    outcomes: list[PartOutcome] = []
+    unmeasured: list[str] = []
+    for sid in labels:
+        if sid not in by_id:
+            unmeasured.append(sid)
+            continue
+        outcomes += part_outcomes(by_id[sid], labels[sid], points)
+    return Tally(
+        assignment=spec.name,
+        parts=tuple(points),
+        outcomes=tuple(outcomes),
+        unmeasured=tuple(unmeasured),
+    )
+
+
+def _ratio(hits: int, total: int) -> str:
+    return f"{hits} / {total}" + (f" ({100 * hits / total:.0f}%)" if total else "")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _summary_row(name: str, t: Tally) -> str:
+    return (
+        f"| {name} | {_ratio(t.as_labelled(CORRECT), t.count(CORRECT))} "
+        f"| {_ratio(t.as_labelled(FAULTY), t.count(FAULTY))} "
+        f"| {_ratio(t.as_labelled(EMPTY), t.count(EMPTY))} "
+        f"| {t.correct_lost:g} of {t.correct_points:g} |"
+    )
+
+
+def _outcome_cell(o: PartOutcome) -> str:
+    mark = "" if o.as_labelled else " **miss**"
+    return f"{o.label} {o.score:g}/{o.max_score:g}{mark}"
+
+
+def render(tallies: Sequence[Tally], header: str = "") -> str:
+    """The report in Markdown: a summary, a table per assignment, and every miss."""
+    out = [header.rstrip() + "\n"] if header else []
+    out += [
+        "| assignment | correct parts with full marks | faulty parts with less than full "
+        "| empty parts with zero | points correct parts lost |",
+        "|---|---|---|---|---|",
+    ]
+    out += [_summary_row(t.assignment, t) for t in tallies]
+    if len(tallies) > 1:
+        everything = Tally("all", (), tuple(o for t in tallies for o in t.outcomes))
+        out.append(_summary_row("**all**", everything))
+    for t in tallies:
+        out += ["", f"## {t.assignment}", ""]
+        out += [
+            "| example | " + " | ".join(t.parts) + " |",
+            "|---|" + "---|" * len(t.parts),
+        ]
+        by_example: dict[str, dict[str, PartOutcome]] = {}
+        for o in t.outcomes:
+            by_example.setdefault(o.example, {})[o.part] = o
+        for example, parts in by_example.items():
+            cells = [_outcome_cell(parts[p]) if p in parts else "" for p in t.parts]
+            out.append(f"| {_cell(example)} | " + " | ".join(cells) + " |")
+        misses = t.misses
+        out += ["", f"Misses: {len(misses)}" + (":" if misses else ".")]
+        if misses:
+            out.append("")
+        for o in misses:
+            why = o.failure or "every check passed"
+            out.append(f"- `{o.example}` {o.part} ({o.label}): {o.score:g}/{o.max_score:g}. {why}")
+        if t.unmeasured:
+            out += ["", "Labelled but not graded here: " + ", ".join(t.unmeasured) + "."]
+    return "\n".join(out) + "\n"
