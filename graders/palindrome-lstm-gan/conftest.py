@@ -17,6 +17,7 @@ import torch
 
 from harness.checks import fail, signature
 from harness.checks import palindrome_grading as grading
+from harness.checks import scripts
 from harness.session import StudentError
 
 pytest_plugins = ["harness.checks.palindrome_grading"]
@@ -41,10 +42,15 @@ def checks():
 def check_script(student, part, settings, evidence):
     """Skeleton C's train.py on a tiny run: 2 epochs of 5-digit palindromes (7 steps each)."""
     argv = ["--input_length", "4", "--max_epoch", "2", "--data_size", "2000", "--device", "cpu"]
+    # A train.py that ignores --max_epoch (a sweep over lengths in __main__) is stopped after
+    # script_max_steps optimiser steps and judged on them.
+    max_steps = settings["script_max_steps"]
 
     def run(args):
         try:
-            return student.op("run_script_spied", "part1/train.py", args, want="value", timeout=120)
+            return student.op(
+                "run_script_spied", "part1/train.py", args, max_steps, want="value", timeout=120
+            )
         except StudentError as exc:
             if exc.type == "NotImplementedError" and exc.message:
                 fail(f"python train.py {' '.join(args)}: {exc.message}")
@@ -55,16 +61,20 @@ def check_script(student, part, settings, evidence):
         argv = argv[:-2]
         result = run(argv)
     losses, optimisers = result["losses"], result["optimisers"]
+    scripts.record_how_it_ran(evidence, result, argv, "2 epochs of 7 batches")
     evidence.data(
         name="script",
         title="Your train.py",
         value={
+            "command": " ".join([result["command"], *argv]),
             "argv": argv,
             "exit_code": result["exit_code"],
             "optimisers": optimisers,
+            "models": result["models"],
             "first_losses": losses[:5],
             "last_losses": losses[-5:],
             "losses": len(losses),
+            "optimiser_steps": result["steps"],
         },
     )
     problem = ""

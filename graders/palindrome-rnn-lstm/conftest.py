@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from harness.checks import palindrome_grading as grading
+from harness.checks import scripts
 
 pytest_plugins = ["harness.checks.palindrome_grading"]
 
@@ -41,21 +42,33 @@ def check_script(student, part, settings, evidence):
         "--device",
         "cpu",
     ]
-    result = student.op("run_script_spied", "part1/train.py", argv, want="value", timeout=120)
-    if result["exit_code"] == 2 and not result["losses"]:  # argparse rejected an option
-        result = student.op(
-            "run_script_spied", "part1/train.py", argv[:-2], want="value", timeout=120
+    # A train.py that ignores --train_steps (a sweep over lengths in __main__) is stopped
+    # after script_max_steps optimiser steps and judged on them.
+    max_steps = settings["script_max_steps"]
+
+    def run(args):
+        return student.op(
+            "run_script_spied", "part1/train.py", args, max_steps, want="value", timeout=120
         )
+
+    result = run(argv)
+    if result["exit_code"] == 2 and not result["losses"]:  # argparse rejected an option
+        argv = argv[:-2]
+        result = run(argv)
     losses, optimisers = result["losses"], result["optimisers"]
+    scripts.record_how_it_ran(evidence, result, argv, f"{settings['script_steps']} steps")
     evidence.data(
         name="script",
         title="Your train.py",
         value={
+            "command": " ".join([result["command"], *argv]),
             "exit_code": result["exit_code"],
             "optimisers": optimisers,
+            "models": result["models"],
             "first_losses": losses[:5],
             "last_losses": losses[-5:],
             "steps": len(losses),
+            "optimiser_steps": result["steps"],
         },
     )
     problem = ""

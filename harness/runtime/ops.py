@@ -147,13 +147,21 @@ def _importable_as(file: Path, module: str) -> bool:
     return (root / relative).resolve() == file
 
 
-def run_script(path: str, argv: list[str] | None = None) -> dict[str, Any]:
-    """Run a student script as ``__main__`` with ``argv``; the call timeout bounds it."""
+def run_script(
+    path: str, argv: list[str] | None = None, module: str | None = None
+) -> dict[str, Any]:
+    """Run a student script as ``__main__`` with ``argv``; the call timeout bounds it.
+
+    With ``module`` (``part1.train``, the file at ``path``), it runs as ``python -m module``
+    would run it, so its relative imports work."""
     old_argv = sys.argv
     sys.argv = [path, *(argv or [])]
     code: Any = 0
     try:
-        runpy.run_path(path, run_name="__main__")
+        if module:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(path, run_name="__main__")
     except SystemExit as exc:
         code = exc.code if exc.code is not None else 0
     finally:
@@ -282,10 +290,12 @@ def cuda_requests() -> list[str]:
     return shims.cuda_requests()
 
 
-def run_script_spied(path: str, argv: list[str] | None = None) -> dict[str, Any]:
+def run_script_spied(
+    path: str, argv: list[str] | None = None, max_steps: int | None = None
+) -> dict[str, Any]:
     from . import spy
 
-    return spy.run_script_spied(path, argv)
+    return spy.run_script_spied(path, argv, max_steps=max_steps)
 
 
 REGISTRY: dict[str, Callable[..., Any]] = {
