@@ -528,6 +528,8 @@ def as_loss(value: Any, what: str) -> tuple[float, float | None]:
     items = list(value) if isinstance(value, tuple | list) else [value]
     numbers = []
     for item in items[:2]:
+        if item is None or isinstance(item, str | bytes | dict):
+            break
         try:
             numbers.append(float(np.asarray(item, dtype=np.float64).reshape(())))
         except (TypeError, ValueError):
