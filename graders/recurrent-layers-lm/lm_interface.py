@@ -73,6 +73,8 @@ def build_dataset(student, lm, seq, *, train):
             return train
         if low == "device":
             return "cpu"
+        if "path" in low or "file" in low:  # data_path='/content/drive/...' by default
+            return BOOK_IN_SUBMISSION
         return signature.MISSING
 
     params = signature.parameters(student, Dataset)
