@@ -282,7 +282,11 @@ def score(
         for i, o in enumerate(found, start=1):
             if o["kind"] == GRADER_ERROR:
                 grader_errors += 1
-            extra: dict[str, Any] = {"nodeid": o["nodeid"], "duration": round(o["duration"], 3)}
+            extra: dict[str, Any] = {
+                "nodeid": o["nodeid"],
+                "duration": round(o["duration"], 3),
+                "cpu": o.get("cpu", 0.0),
+            }
             if o["kind"]:
                 extra["kind"] = o["kind"]
             if evidence.get(o["nodeid"]):

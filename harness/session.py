@@ -100,7 +100,8 @@ class MalformedReply(StudentCrashed):
 
 
 class TimeBudgetExceeded(StudentProblem):
-    """The submission's whole time budget is spent; no more calls are made."""
+    """The submission's time budget (or the current part's share of it) is spent; no
+    more calls are made for it."""
 
 
 class StaleObject(StudentProblem):
@@ -242,6 +243,9 @@ class StudentSession:
         self.notes: list[str] = []
         #: seconds spent starting and stopping student processes (for benchmarks)
         self.timings = {"startup": 0.0, "teardown": 0.0}
+        #: seconds of the budget kept for the parts whose checks have not run yet: the
+        #: grading plugin sets it before each check, so one part cannot starve another
+        self.reserved = 0.0
 
     # -- life cycle -------------------------------------------------------------
     @property
@@ -259,19 +263,30 @@ class StudentSession:
         return float(sum(r for r in readings if r is not None))
 
     def remaining(self) -> float:
-        """Seconds of the submission's budget left (the wall-clock backstop included)."""
-        return min(self.budget - self.spent(), self.wall_remaining())
+        """Seconds of the budget the current check may still use: the submission's, less
+        what is kept for parts still to come (the wall-clock backstop included)."""
+        return min(self.budget - self.reserved - self.spent(), self.wall_remaining())
+
+    def limit_reached(self) -> str:
+        """Which limit stopped the work, in the student's words."""
+        if self.reserved > 0 and self.budget - self.spent() > 0 and self.wall_remaining() > 0:
+            return (
+                "this part's share of the submission's time limit was used up (the rest is "
+                "kept for the other parts)"
+            )
+        return "the submission's time limit was reached"
 
     def wall_remaining(self) -> float:
         return self.deadline - time.monotonic()
 
     def budget_exhausted(self) -> bool:
-        return self.remaining() <= 0
+        """Whether the submission's whole budget is spent (not only a part's share)."""
+        return min(self.budget - self.spent(), self.wall_remaining()) <= 0
 
     def start(self) -> None:
         began = time.monotonic()
         if self.remaining() <= 0:
-            raise TimeBudgetExceeded("the submission's time limit was reached before this check")
+            raise TimeBudgetExceeded(f"{self.limit_reached()} before this check")
         self._tmp = tempfile.mkdtemp(prefix="grader-chan-")
         os.chmod(self._tmp, 0o755)
         path = Path(self._tmp) / "channel.sock"
@@ -423,7 +438,7 @@ class StudentSession:
         assert self._sock is not None
         remaining = self.remaining()
         if remaining <= 0:
-            raise TimeBudgetExceeded("the submission's time limit was reached")
+            raise TimeBudgetExceeded(self.limit_reached())
         limit = min(timeout or self.call_timeout, remaining)
         encoder = channel.Encoder(on_object=self._encode_object)
         payload = encoder.encode(args)
@@ -511,7 +526,7 @@ class StudentSession:
             waited = time.monotonic() - began
             outcome = self._finish("timeout")
             if limit < self.call_timeout and self.remaining() <= 0.05:
-                raise TimeBudgetExceeded(f"the submission's time limit was reached{what}") from None
+                raise TimeBudgetExceeded(f"{self.limit_reached()}{what}") from None
             why, hint = "", "an endless loop, or far too slow?"
             if str(exc) == "cpu":
                 why = f": it used {limit:.0f} s of CPU time"

@@ -95,6 +95,9 @@ class Part:
     key: str
     title: str
     points: float
+    #: seconds of the submission's time limit kept for this part's checks ([parts.X] time);
+    #: None: an equal share of what the parts that name no time leave
+    time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,17 @@ class AssignmentSpec:
 
     def part(self, key: str) -> Part:
         return next(p for p in self.parts if p.key == key)
+
+    def part_times(self) -> dict[str, float]:
+        """Seconds of the time limit each part with checks is sure to get: its own
+        ``time``, or an equal share of what the parts with a ``time`` leave. One part's slow
+        checks then never leave another's unrun (a part that finishes early passes on what
+        it did not use to the parts after it)."""
+        graded = [p for p in self.parts if any(c.part == p.key for c in self.checks)]
+        named = sum(p.time or 0.0 for p in graded)
+        unnamed = [p for p in graded if p.time is None]
+        share = max(self.limits.timeout - named, 0.0) / len(unnamed) if unnamed else 0.0
+        return {p.key: p.time if p.time is not None else share for p in graded}
 
 
 def _require(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
@@ -234,14 +248,26 @@ def load_spec(root: Path) -> AssignmentSpec:
     )
     required = tuple(_require(sub, "required", f"{where} [submission]", list))
 
+    limits = parse_limits(raw.get("limits", {}))
     parts_raw = raw.get("parts", {})
     checks_raw = raw.get("checks", {})
     manual_raw = raw.get("manual", {})
     parts = tuple(
-        Part(key=k, title=str(v.get("title", k)), points=float(v.get("points", 0)))
+        Part(
+            key=k,
+            title=str(v.get("title", k)),
+            points=float(v.get("points", 0)),
+            time=_seconds(v["time"], f"{where} [parts.{k}] time") if "time" in v else None,
+        )
         for k, v in parts_raw.items()
     )
     part_keys = {p.key for p in parts}
+    named_time = sum(p.time or 0.0 for p in parts)
+    if named_time > limits.timeout:
+        raise SpecError(
+            f"{where} [parts]: the parts' times add up to {named_time:g} s, more than the "
+            f"submission's time limit ({limits.timeout:g} s, [limits] timeout)"
+        )
 
     checks = []
     for key, entry in checks_raw.items():
@@ -288,7 +314,9 @@ def load_spec(root: Path) -> AssignmentSpec:
                 f"manual items add up to {total:g}"
             )
     parts = tuple(
-        p if p.points else Part(p.key, p.title, sum(c.points for c in checks if c.part == p.key))
+        p
+        if p.points
+        else Part(p.key, p.title, sum(c.points for c in checks if c.part == p.key), p.time)
         for p in parts
     )
 
@@ -299,7 +327,7 @@ def load_spec(root: Path) -> AssignmentSpec:
         naming=naming,
         required=required,
         optional=tuple(sub.get("optional", [])),
-        limits=parse_limits(raw.get("limits", {})),
+        limits=limits,
         parts=parts,
         checks=tuple(checks),
         manual=tuple(manual),

@@ -10,7 +10,7 @@ from harness import api
 
 pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parent.parent
-VOLATILE = {"execution_time", "timings", "duration", "stdout", "stderr"}
+VOLATILE = {"execution_time", "timings", "duration", "cpu", "stdout", "stderr"}
 
 
 def stable(value):

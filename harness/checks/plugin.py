@@ -44,6 +44,7 @@ class Outcome:
     message: str = ""
     kind: str = ""  #: "", "student_error", "crash", "timeout", "budget", "skipped", grader_error
     duration: float = 0.0
+    cpu: float = 0.0  #: seconds charged to the student during this check (its time use)
     phase_failed: str = ""
 
 
@@ -121,6 +122,8 @@ class GradingPlugin:
         self.outcomes: dict[str, Outcome] = {}
         self.order: list[str] = []
         self.collect_errors: list[str] = []
+        self._reserve: dict[str, float] = {}
+        self._spent_before = 0.0
 
     # -- fixtures ---------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -174,10 +177,25 @@ class GradingPlugin:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext}")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
+        first: dict[str, int] = {}
+        for index, item in enumerate(items):
             key = spec_key(item.nodeid)
             self.order.append(item.nodeid)
             self.outcomes[item.nodeid] = Outcome(nodeid=item.nodeid, key=key)
+            check = self._spec.check(key)
+            if check is not None:
+                first.setdefault(check.part, index)
+        # Before each check, the time of the parts that have not started yet is kept back.
+        times = self._spec.part_times()
+        self._reserve = {
+            item.nodeid: sum(times.get(part, 0.0) for part, start in first.items() if start > i)
+            for i, item in enumerate(items)
+        }
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._session.reserved = self._reserve.get(item.nodeid, 0.0)
+        self._spent_before = self._session.spent()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -185,6 +203,8 @@ class GradingPlugin:
         rep = report.get_result()
         outcome = self.outcomes.setdefault(item.nodeid, Outcome(item.nodeid, spec_key(item.nodeid)))
         outcome.duration += call.duration
+        if call.when == "teardown":
+            outcome.cpu = round(self._session.spent() - self._spent_before, 3)
         if call.when == "call" and rep.passed:
             outcome.passed = not outcome.phase_failed
         if call.excinfo is not None and not outcome.phase_failed:

@@ -346,7 +346,7 @@ class CheckView:
 
 FAILURE_NOTES = {
     "timeout": "your code did not finish in time",
-    "budget": "not run: the submission's time limit was reached",
+    "budget": "not run: a time limit was reached (the submission's, or its part's share)",
     "crash": "your program's process ended",
     "student_error": "your code raised an exception",
     "skipped": "not run",
