@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.results import CheckStatus, SubmissionResult
@@ -54,6 +54,7 @@ class PartOutcome:
     score: float
     max_score: float
     failure: str = ""  #: the part's first failing check and the start of its message
+    cpu: float = 0.0  #: student CPU seconds the part's checks used
 
     @property
     def lost(self) -> float:
@@ -101,6 +102,7 @@ def part_outcomes(
                 score=round(sum(c.score for c in checks), 6),
                 max_score=points[part],
                 failure=failure,
+                cpu=round(sum(float(c.extra.get("cpu", 0.0)) for c in checks), 3),
             )
         )
     return tuple(outcomes)
@@ -114,6 +116,7 @@ class Tally:
     parts: tuple[str, ...]  #: the automatically graded parts, in the spec's order
     outcomes: tuple[PartOutcome, ...]
     unmeasured: tuple[str, ...] = ()  #: labelled examples with no result to read
+    times: Mapping[str, float] = field(default_factory=dict)  #: each part's sure time share
 
     def count(self, label: str) -> int:
         return sum(1 for o in self.outcomes if o.label == label)
@@ -154,6 +157,7 @@ def tally(
         parts=tuple(points),
         outcomes=tuple(outcomes),
         unmeasured=tuple(unmeasured),
+        times=spec.part_times(),
     )
 
 
@@ -212,4 +216,20 @@ def render(tallies: Sequence[Tally], header: str = "") -> str:
             out.append(f"- `{o.example}` {o.part} ({o.label}): {o.score:g}/{o.max_score:g}. {why}")
         if t.unmeasured:
             out += ["", "Labelled but not graded here: " + ", ".join(t.unmeasured) + "."]
+        out += ["", *_time_lines(t)]
     return "\n".join(out) + "\n"
+
+
+def _time_lines(t: Tally) -> list[str]:
+    """Each part's sure share of the time limit beside the most CPU time an example's
+    checks of that part used (a share must leave room for the slowest correct part)."""
+    lines = [
+        "| part | sure share of the time limit | most CPU used (example) |",
+        "|---|---|---|",
+    ]
+    for part in t.parts:
+        used = [o for o in t.outcomes if o.part == part]
+        top = max(used, key=lambda o: o.cpu, default=None)
+        most = f"{top.cpu:.0f} s ({_cell(top.example)}, {top.label})" if top else ""
+        lines.append(f"| {part} | {t.times.get(part, 0.0):.0f} s | {most} |")
+    return lines
