@@ -108,6 +108,8 @@ SKELETON_ARGS = {
 }
 #: Parameter names that mean "the whole configuration" (argparse's args, or a dict).
 CONFIG_NAMES = ("args", "opt", "opts", "config", "cfg", "hparams", "params", "conf")
+#: Of those, the names a dict of settings goes by (``train(config, ...)``).
+DICT_NAMES = ("config", "cfg", "hparams", "params", "conf")
 #: Architecture knobs (DCGAN tutorial names among them): a default the student gave wins.
 KNOBS = {
     "img_size": 28,
@@ -159,12 +161,15 @@ def tools():
 
 @pytest.fixture(scope="session")
 def fill_for(student):
-    """``fill_for("train", config=args)``: values by parameter name for calls the student
-    changed; ``config`` is what a configuration parameter (``args``, ``config``) gets."""
-    return lambda what, config=None: fill_by_name(student, what, config=config)
+    """``fill_for("train", args=..., config=...)``: values by parameter name for calls the
+    student changed; a configuration parameter gets ``args`` (an argparse.Namespace), or
+    ``config`` (a dict) where it is named like one and the module keeps its settings in one."""
+    return lambda what, args=None, config=None: fill_by_name(
+        student, what, args=args, config=config
+    )
 
 
-def fill_by_name(student, cls, *, config=None, defaults=frozenset()):
+def fill_by_name(student, cls, *, args=None, config=None, defaults=frozenset()):
     """Values for constructor and train() parameters the skeleton does not pass, by name.
 
     ``defaults``: the parameters that have a default; for an architecture knob (``ngf``,
@@ -174,8 +179,10 @@ def fill_by_name(student, cls, *, config=None, defaults=frozenset()):
         low = name.lower()
         if low == "device":
             return "cpu"
+        if config is not None and low in DICT_NAMES:
+            return config
         if low in CONFIG_NAMES:
-            return config if config is not None else skeleton_args(student)
+            return args if args is not None else skeleton_args(student)
         if "latent" in low or low in ("z_dim", "zdim", "nz", "noise_dim", "z_size"):
             return LATENT
         if low in KNOBS:

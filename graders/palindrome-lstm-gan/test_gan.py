@@ -354,7 +354,7 @@ def test_train_steps(student, gan, networks, generator_probe, digits, fill_for, 
     call_args, call_kwargs = signature.arguments(
         params,
         given=skeleton,
-        fill=fill_for("train", config=config if config is not None else args),
+        fill=fill_for("train", args=args, config=config),
         what="train(...)",
     )
     during = (
@@ -367,7 +367,8 @@ def test_train_steps(student, gan, networks, generator_probe, digits, fill_for, 
     steps = {"optimizer_G": _adam_steps(student, opt_g), "optimizer_D": _adam_steps(student, opt_d)}
     evidence.data(
         name="steps",
-        title=f"step() calls in 1 epoch of {TRAIN_BATCHES} batches",
+        title=f"Steps (with a gradient) of the optimisers given to train(), in 1 epoch of "
+        f"{TRAIN_BATCHES} batches",
         value=steps,
     )
     problems = []
@@ -386,7 +387,8 @@ def test_train_steps(student, gan, networks, generator_probe, digits, fill_for, 
             problems.append(
                 f"the {name}'s parameters did not change in {TRAIN_BATCHES} batches"
                 f"{called}: train() must update the {name} with {opt}.step() on the "
-                f"{name}'s loss, in every batch (Eq. 10 is a game between both networks)"
+                f"{name}'s loss as it goes through the batches (Eq. 10 is a game between "
+                "both networks)"
             )
     if problems:
         fail("; ".join(problems))

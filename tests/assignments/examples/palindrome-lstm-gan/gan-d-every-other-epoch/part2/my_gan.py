@@ -48,7 +48,7 @@ class Discriminator(nn.Module):
         return self.layers(img.view(img.size(0), -1))
 
 
-def train(dataloader, discriminator, generator, optimizer_G, optimizer_D):
+def train(args, dataloader, discriminator, generator, optimizer_G, optimizer_D):
     loss_fn = nn.BCELoss()
     for epoch in range(args.n_epochs):
         for i, (imgs, _) in enumerate(dataloader):
@@ -78,14 +78,14 @@ def train(dataloader, discriminator, generator, optimizer_G, optimizer_D):
                 save_image(gen_imgs[:25], 'images/{}.png'.format(batches_done), nrow=5, normalize=True)
 
 
-def main():
+def main(args):
     os.makedirs('images', exist_ok=True)
     dataloader = DataLoader(load_mnist(), batch_size=args.batch_size, shuffle=True)
     generator = Generator(args.latent_dim)
     discriminator = Discriminator()
     optimizer_G = torch.optim.Adam(generator.parameters(), lr=args.lr)
     optimizer_D = torch.optim.Adam(discriminator.parameters(), lr=args.lr)
-    train(dataloader, discriminator, generator, optimizer_G, optimizer_D)
+    train(args, dataloader, discriminator, generator, optimizer_G, optimizer_D)
     torch.save(generator.state_dict(), "mnist_generator.pt")
 
 
@@ -103,4 +103,4 @@ if __name__ == "__main__":
                         help='save every SAVE_INTERVAL iterations')
     args = parser.parse_args()
 
-    main()
+    main(args)
