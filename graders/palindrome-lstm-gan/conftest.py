@@ -18,9 +18,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.checks import fail, signature
+from harness.checks import fail, scripts, signature
 from harness.checks import palindrome_grading as grading
-from harness.checks import scripts
 from harness.session import StudentError
 
 pytest_plugins = ["harness.checks.palindrome_grading"]
