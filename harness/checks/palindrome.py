@@ -40,10 +40,11 @@ class Layout:
     name: str
     describe: str
     input_dim: int
+    dtype: str = "float32"  #: a model kept in float64 is fed float64
 
     def encode(self, digits: np.ndarray) -> torch.Tensor:
         """(B, T) digits -> the tensor this layout feeds the model."""
-        x = torch.from_numpy(np.asarray(digits, dtype=np.float32))
+        x = torch.from_numpy(np.asarray(digits, dtype=self.dtype))
         if self.name == "BT":
             return x
         if self.name == "BT1":
@@ -52,7 +53,7 @@ class Layout:
             return x.T.contiguous()
         if self.name == "TB1":
             return x.T.unsqueeze(-1).contiguous()
-        one_hot = torch.nn.functional.one_hot(x.long(), 10).float()
+        one_hot = torch.nn.functional.one_hot(x.long(), 10).to(x.dtype)
         return one_hot if self.name == "onehot" else one_hot.transpose(0, 1).contiguous()
 
     def features(self, digits: np.ndarray) -> np.ndarray:
@@ -63,13 +64,18 @@ class Layout:
         return x[..., None]
 
 
-LAYOUTS = (
+_FLOAT32 = (
     Layout("BT", "inputs (B, T) as the DataLoader gives them", 1),
     Layout("BT1", "inputs (B, T, 1)", 1),
     Layout("onehot", "one-hot inputs (B, T, 10)", 10),
     Layout("TB", "time-first inputs (T, B)", 1),
     Layout("TB1", "time-first inputs (T, B, 1)", 1),
     Layout("onehot_TB", "time-first one-hot inputs (T, B, 10)", 10),
+)
+# A model whose parameters are float64 (set_default_dtype, .double()) is fed float64, in
+# the same layouts, tried only when no float32 layout works.
+LAYOUTS: tuple[Layout, ...] = _FLOAT32 + tuple(
+    Layout(lay.name, f"{lay.describe} in float64", lay.input_dim, "float64") for lay in _FLOAT32
 )
 
 
@@ -200,7 +206,7 @@ def probe(
                 notes = []
                 if ctor_name not in ("keyword arguments of the skeleton", SIGNATURE):
                     notes.append(f"the model was built with {ctor_name}")
-                if layout.name != "BT":
+                if layout.name != "BT" or layout.dtype != "float32":
                     notes.append(f"your forward was given {layout.describe} (accepted)")
                 kind_out = cells.output_kind(out)
                 if kind_out != "logits":
