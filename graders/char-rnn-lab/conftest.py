@@ -590,9 +590,13 @@ def hardcoded_hidden(student, model, hidden: int) -> str:
     )
 
 
-def check_lstm_interface(student, lstm, text, settings):
-    """Builds from the globals; forward returns (seq_len, V) outputs and (1, 1, H) states."""
-    H, V = settings["hidden"], text.vocab_size
+def check_lstm_interface(student, lstm, text, settings, lstm_probe, evidence):
+    """Builds from the globals; forward returns (seq_len, V) outputs and (1, 1, H) states.
+    A class that hard-codes its hidden size (the script's 100, say) is checked at that size:
+    the hand-out sets no hidden size, so reading the global is our template's wish only."""
+    H, V = lstm_probe.hidden, text.vocab_size
+    if lstm_probe.note:
+        evidence.text(name="hidden-size", text=f"{lstm_probe.note} (accepted: not counted)")
     model = build_lstm(student, lstm, text, H)
     for seq in (7, 1):
         x = one_hot(text.indices(0, seq), V)

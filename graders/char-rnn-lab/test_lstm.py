@@ -2,8 +2,8 @@
 assignment.toml."""
 
 
-def test_interface(checks, student, lstm, text, settings):
-    checks.check_lstm_interface(student, lstm, text, settings)
+def test_interface(checks, student, lstm, text, settings, lstm_probe, evidence):
+    checks.check_lstm_interface(student, lstm, text, settings, lstm_probe, evidence)
 
 
 def test_criterion(checks, student, lstm, text):
