@@ -269,7 +269,7 @@ class StudentSession:
 
     def limit_reached(self) -> str:
         """Which limit stopped the work, in the student's words."""
-        if self.reserved > 0 and self.budget - self.spent() > 0 and self.wall_remaining() > 0:
+        if self.reserved > 0 and self._whole_remaining() > 0:
             return (
                 "this part's share of the submission's time limit was used up (the rest is "
                 "kept for the other parts)"
@@ -281,7 +281,11 @@ class StudentSession:
 
     def budget_exhausted(self) -> bool:
         """Whether the submission's whole budget is spent (not only a part's share)."""
-        return min(self.budget - self.spent(), self.wall_remaining()) <= 0
+        return self._whole_remaining() <= 0
+
+    def _whole_remaining(self) -> float:
+        """Seconds of the submission's whole budget left, ignoring what parts keep back."""
+        return min(self.budget - self.spent(), self.wall_remaining())
 
     def start(self) -> None:
         began = time.monotonic()
