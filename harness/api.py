@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import __version__, gradebook, manual, report
 from .assignments import find_assignment
+from .checks.plugin import shared_code
 from .checks.reference import reference_root
 from .errors import NamingError, UnsafeSandboxWarning, UsageError
 from .pipeline import Options, Pipeline, not_graded
@@ -111,6 +112,8 @@ def grader_digest(spec: AssignmentSpec) -> str:
         __version__,
         tree_digest([spec.root]),
         tree_digest([reference_root(spec)]),
+        # Code the graders share decides verdicts too: a change to it regrades.
+        tree_digest([shared_code(spec.root)], suffixes=(".py",)),
         # The report's code draws pages from stored results: a change to it must not regrade.
         tree_digest([HARNESS_DIR], suffixes=(".py",), exclude=("report",)),
     )

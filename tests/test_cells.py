@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.checks import cells
+from _shared import cells
 
 DIMS = cells.Dims(D=1, H=6, C=10)
 

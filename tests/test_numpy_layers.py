@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.checks import numpy_layers as nl
+from _shared import numpy_layers as nl
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {"batch": 3, "steps": 4, "input_size": 5, "hidden": 6}

@@ -24,10 +24,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.checks import describe_mismatch, fail, student_call
-from harness.checks.cells import output_kind
-from harness.runtime.defonly import load_definitions
-from harness.session import StudentError
+from _shared.cells import output_kind
+from harness.checks import StudentError, describe_mismatch, fail, load_definitions, student_call
 
 RNN_FILE = "task2_min_char_rnn.py"
 LSTM_FILE = "task3_min_char_lstm.py"

@@ -1,6 +1,6 @@
 """Fixtures and check bodies for palindrome-lstm-gan (seeds 000/001).
 
-Part I (test_lstm.py) uses the shared palindrome checks (harness.checks.palindrome_grading):
+Part I (test_lstm.py) uses the shared palindrome checks (_shared/palindrome_grading.py):
 skeleton C builds ``LSTM(seq_length, input_dim, hidden_dim, output_dim)`` (no batch_size),
 found by the probe's "positional arguments without batch_size". Part II (test_gan.py) drives the
 student's part2/my_gan.py; its fixtures are at the end of this file. Test files reach
@@ -18,11 +18,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.checks import fail, scripts, signature
-from harness.checks import palindrome_grading as grading
-from harness.session import StudentError
+from _shared import palindrome_grading as grading
+from harness.checks import StudentError, fail, record_how_it_ran, signature
 
-pytest_plugins = ["harness.checks.palindrome_grading"]
+pytest_plugins = ["_shared.palindrome_grading"]
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +62,7 @@ def check_script(student, part, settings, evidence):
         argv = argv[:-2]
         result = run(argv)
     losses, optimisers = result["losses"], result["optimisers"]
-    scripts.record_how_it_ran(evidence, result, argv, "2 epochs of 7 batches")
+    record_how_it_ran(evidence, result, argv, "2 epochs of 7 batches")
     evidence.data(
         name="script",
         title="Your train.py",

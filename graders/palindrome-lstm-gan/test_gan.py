@@ -13,9 +13,7 @@ are a TA's manual items.
 import numpy as np
 import torch
 
-from harness.checks import fail, signature
-from harness.report.plots import image_grid
-from harness.session import StudentError
+from harness.checks import StudentError, fail, signature
 
 LATENT = 100
 #: The judge's confidence on noise (1 of its 10 digits), and how far outside [-1, 1] a pixel
@@ -555,8 +553,11 @@ def test_learns_digits(
     for when, at in (("start", 0), ("halfway", halfway), ("end", last_step)):
         if snapshots[at] is None:
             continue
-        evidence.figure(
-            image_grid(snapshots[at], rows=5, cols=5, title=f"step {at} ({when})"),
+        evidence.images(
+            snapshots[at],
+            rows=5,
+            cols=5,
+            heading=f"step {at} ({when})",
             name=f"samples-{when}",
             title=f"Your generator's samples at the {when} of the grader's training "
             f"(step {at}, the same 25 z each time)",
@@ -649,8 +650,10 @@ def _interpolation_strip(G, layout, student, evidence):
         return
     finally:
         G.train()
-    evidence.figure(
-        image_grid(_flat(strip), rows=1, cols=9),
+    evidence.images(
+        _flat(strip),
+        rows=1,
+        cols=9,
         name="interpolation",
         title="Interpolation: your generator after the grader's training, at 9 evenly spaced "
         "points from z0 to z1",

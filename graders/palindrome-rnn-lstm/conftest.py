@@ -5,10 +5,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from harness.checks import palindrome_grading as grading
-from harness.checks import scripts
+from _shared import palindrome_grading as grading
+from harness.checks import record_how_it_ran
 
-pytest_plugins = ["harness.checks.palindrome_grading"]
+pytest_plugins = ["_shared.palindrome_grading"]
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +56,7 @@ def check_script(student, part, settings, evidence):
         argv = argv[:-2]
         result = run(argv)
     losses, optimisers = result["losses"], result["optimisers"]
-    scripts.record_how_it_ran(evidence, result, argv, f"{settings['script_steps']} steps")
+    record_how_it_ran(evidence, result, argv, f"{settings['script_steps']} steps")
     evidence.data(
         name="script",
         title="Your train.py",

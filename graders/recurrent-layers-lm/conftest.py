@@ -1,7 +1,7 @@
 """Fixtures of recurrent-layers-lm (seed 003).
 
 Part 1 (numpy layers) uses the shared differential checks of
-``harness.checks.numpy_layers`` through the ``checks`` fixture.
+``_shared/numpy_layers.py`` through the ``checks`` fixture.
 
 Part 2 (the language model) is graded on what the hand-out asks, whatever interface the
 student's notebook has: the course's own skeleton (``Dataset(seq_length, path, train,
@@ -29,16 +29,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from lm_interface import BOOK_IN_SUBMISSION
 
-from harness.checks import fail, numpy_layers
-from harness.checks.reference import reference_root
-from harness.session import StudentError
-
-# lm_interface.py, beside this file, is imported by name here and by the test module
-# (pytest's importlib mode puts no grader folder on sys.path).
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lm_interface import BOOK_IN_SUBMISSION  # noqa: E402
+from _shared import numpy_layers
+from harness.checks import StudentError, fail, reference_root
 
 LAYERS_FILE = "blg561/blg561/layer/recurrent_layers.py"
 #: Files of the template the student does not write; put back when left out of the ZIP.

@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.checks import fail, signature, student_call
-from harness.session import Remote, StudentError
+from harness.checks import Remote, StudentError, fail, signature, student_call
 
 #: The grader's copy of the book in the submission (written by conftest.py).
 BOOK_IN_SUBMISSION = "grader_book.txt"

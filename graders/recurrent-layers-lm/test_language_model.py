@@ -30,9 +30,7 @@ from lm_interface import (
     vocabulary,
 )
 
-from harness.checks import fail, signature, student_call
-from harness.report.plots import series
-from harness.session import StudentError
+from harness.checks import StudentError, fail, signature, student_call
 
 
 def test_dataset_windows(student, lm, settings, evidence):
@@ -474,16 +472,14 @@ def record_training(
         text=f"{built}; called as {runner.forward.describe()}",
         title=f"How the grader calls your {name}",
     )
-    evidence.data(
+    evidence.series(
         name="loss",
-        value=series(
-            figure="lm-training-loss",
-            title="Training loss in the grader's loop",
-            x="step",
-            y="cross-entropy",
-            label=f"your {name}",
-            points=curve,
-        ),
+        figure="lm-training-loss",
+        title="Training loss in the grader's loop",
+        x="step",
+        y="cross-entropy",
+        label=f"your {name}",
+        points=curve,
     )
     evidence.table(
         name="perplexity",

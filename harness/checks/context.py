@@ -96,6 +96,40 @@ class Evidence:
     def text(self, *, name: str, text: str, title: str = "") -> None:
         self._add({"kind": "text", "name": name, "title": title, "text": text[:20000]})
 
+    def series(
+        self,
+        *,
+        name: str,
+        figure: str,
+        title: str,
+        x: str,
+        y: str,
+        label: str,
+        points: Any,
+        reference: bool = False,
+        ylim: tuple[float, float] | None = None,
+    ) -> None:
+        """One line of a plot the report draws. Lines recorded by any check under the same
+        ``figure`` share its axes; ``reference`` lines are drawn as the reference's."""
+        from ..report.plots import series
+
+        value = series(
+            figure=figure, title=title, x=x, y=y, label=label, points=points,
+            reference=reference, ylim=ylim,
+        )  # fmt: skip
+        self.data(name=name, value=value)
+
+    def images(
+        self, images: Any, *, name: str, rows: int, cols: int, title: str = "", heading: str = ""
+    ) -> Path:
+        """A grid of ``rows x cols`` grey images, (N, H, W), (N, 1, H, W) or flat (N, H*W),
+        with values in [-1, 1] or [0, 1], saved for the report under ``title`` (``heading``
+        is drawn above the grid itself)."""
+        from ..report.plots import image_grid
+
+        grid = image_grid(images, rows=rows, cols=cols, title=heading)
+        return self.figure(grid, name=name, title=title)
+
     def data(self, *, name: str, value: Any, title: str = "") -> None:
         self._add(
             {

@@ -217,6 +217,20 @@ class GradingPlugin:
             outcome.passed = False
 
 
+SHARED = "_shared"
+
+
+def grader_paths(root: Path) -> list[str]:
+    """What a grader imports by name: its own folder's modules (``lm_interface``) and,
+    from the folder of graders beside it, the code they share (``_shared``)."""
+    return [str(root.resolve()), str(root.resolve().parent)]
+
+
+def shared_code(root: Path) -> Path:
+    """The graders' shared code beside the assignment ``root`` (it may not exist)."""
+    return root.resolve().parent / SHARED
+
+
 def pytest_args(path: Path, *, inifile: Path) -> list[str]:
     """The pytest arguments that run the checks in ``path`` and nothing else.
 

@@ -60,7 +60,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
 
     from ..session import WALL_FACTOR, StudentSession
     from .context import Evidence, Submission
-    from .plugin import GradingPlugin, pytest_args
+    from .plugin import GradingPlugin, grader_paths, pytest_args
 
     started = time.monotonic()
     started_at = time.time()  # wall clock, so the parent can time this process's start
@@ -104,6 +104,8 @@ def run(request: WorkerRequest) -> dict[str, Any]:
         plugin = GradingPlugin(
             spec=spec, session=session, submission=submission, evidence=evidence, seed=request.seed
         )
+        # Test files import their assignment's helpers and the graders' shared code by name.
+        sys.path[:0] = grader_paths(spec.root)
         try:
             exit_code = pytest.main(pytest_args(spec.root, inifile=inifile), plugins=[plugin])
             _note_standins(session)

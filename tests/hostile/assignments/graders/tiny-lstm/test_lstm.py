@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness.checks import assert_close, fail
-from harness.checks.forbidden import describe, find_forbidden, find_suspicious
+from harness.checks import assert_close, fail, find_forbidden, find_suspicious
+from harness.checks import describe_uses as describe
 
 
 @pytest.fixture(scope="session", autouse=True)

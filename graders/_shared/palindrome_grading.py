@@ -15,12 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from harness.checks import cells, fail
-from harness.checks import palindrome as pal
-from harness.checks.forbidden import describe as describe_uses
-from harness.checks.forbidden import find_forbidden, find_suspicious
-from harness.report.plots import series
-from harness.session import StudentError
+from _shared import cells
+from _shared import palindrome as pal
+from harness.checks import StudentError, describe_uses, fail, find_forbidden, find_suspicious
 
 
 @dataclass(frozen=True)
@@ -306,15 +303,17 @@ def record_accuracy(evidence, part, settings, length, accuracy):
         "y": "held-out accuracy",
         "ylim": (0.0, 1.03),
     }
-    evidence.data(
-        name=f"accuracy-{length}",
-        value=series(**plot, label=f"your {part.cls}", points=[(length, accuracy)]),
+    evidence.series(
+        name=f"accuracy-{length}", **plot, label=f"your {part.cls}", points=[(length, accuracy)]
     )
     reference = settings.get("reference_accuracy", {}).get(part.kind)
     if reference:
-        evidence.data(
+        evidence.series(
             name="reference-accuracy",
-            value=series(**plot, label=f"reference {part.cls}", points=reference, reference=True),
+            **plot,
+            label=f"reference {part.cls}",
+            points=reference,
+            reference=True,
         )
 
 

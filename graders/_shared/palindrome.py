@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..session import Remote, StudentError, StudentSession
-from . import cells, signature
-from .context import CheckFailed, fail
+from _shared import cells
+from harness.checks import CheckFailed, Remote, StudentError, StudentSession, fail, signature
 
 
 def palindromes(batch: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

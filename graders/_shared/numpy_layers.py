@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.checks import describe_mismatch, fail, student_call
-from harness.session import Remote, StudentError
+from harness.checks import Remote, StudentError, describe_mismatch, fail, student_call
 
 
 @dataclass(frozen=True)
