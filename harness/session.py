@@ -99,6 +99,11 @@ class MalformedReply(StudentCrashed):
     runtime was tampered with, or student code wrote to the channel.  Never our fault."""
 
 
+class UnusableValue(StudentProblem):
+    """The student's code gave back a value the grader does not accept where numbers are
+    expected (an array of text, a shape its data does not hold). The process carries on."""
+
+
 class TimeBudgetExceeded(StudentProblem):
     """The submission's time budget (or the current part's share of it) is spent; no
     more calls are made for it."""
@@ -175,8 +180,8 @@ class Remote:
             raise self._session._malformed(TypeError(f"len() gave {value!r:.50}"), "")
         return value
 
-    def fetch(self) -> Any:
-        return self._session.fetch(self)
+    def fetch(self, *, as_: Any = None) -> Any:
+        return self._session.fetch(self, as_=as_)
 
     def _describe(self) -> str:
         if self._handle.type in _CALLABLE_TYPES and self._handle.repr:
@@ -545,6 +550,12 @@ class StudentSession:
         except (OSError, channel.ChannelClosed):
             outcome = self._finish("exited")
             raise StudentCrashed(f"{outcome.describe(self.limits)}{what}", outcome) from None
+        except channel.RejectedValue as exc:
+            self._busy = False
+            raise UnusableValue(
+                f"your code gave back {exc}{what}; the grader accepts only arrays of numbers "
+                "whose data matches their shape"
+            ) from None
         except channel.ChannelError as exc:
             raise self._malformed(exc, during) from None
 
@@ -610,10 +621,14 @@ class StudentSession:
     def import_module(self, name: str) -> Remote:
         return self.request("import", {"name": name}, during=f"importing {name}")
 
-    def fetch(self, obj: Any, *, timeout: float | None = None) -> Any:
-        return self.request(
+    def fetch(self, obj: Any, *, as_: Any = None, timeout: float | None = None) -> Any:
+        """``obj``'s value, brought to the trusted side. With ``as_`` (a type of
+        ``harness.values``: ``FloatArray(shape=...)``, ``Number()``, ``Text()``) it is
+        checked and converted, and a value that does not fit is ``UnusableValue``."""
+        value = self.request(
             "fetch", {"target": obj}, want="value", timeout=timeout, during="reading a result"
         )
+        return value if as_ is None else as_.accept(value, "the value your code returned")
 
     def op(
         self, name: str, *args: Any, want: str = "auto", timeout: float | None = None, **kwargs: Any

@@ -62,11 +62,68 @@ def test_a_pickle_in_the_blob_is_never_loaded():
         np.lib.format.write_array(f, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
     blob = payload.getvalue()
     head = b'{"value": {"__array__": "a0"}}'
+    for numeric, refusal in ((True, "not numbers"), (False, "bad array blob")):
+        a, b = socket.socketpair()
+        with a, b:
+            a.sendall(struct.pack("!4sII", channel.MAGIC, len(head), len(blob)) + head + blob)
+            with pytest.raises(channel.ChannelError, match=refusal):
+                channel.receive(b, numeric=numeric)
+
+
+def _frame_with(write_member) -> bytes:
+    import io
+    import zipfile
+
+    payload = io.BytesIO()
+    with zipfile.ZipFile(payload, "w") as zf, zf.open("a0.npy", "w") as f:
+        write_member(f)
+    blob = payload.getvalue()
+    head = b'{"value": {"__array__": "a0"}}'
+    return struct.pack("!4sII", channel.MAGIC, len(head), len(blob)) + head + blob
+
+
+@pytest.mark.parametrize(
+    "array, refusal",
+    [
+        (np.array(["12", "3"]), "not numbers"),  # text that looks like numbers
+        (np.array([b"ab"]), "not numbers"),
+        (np.zeros(3, dtype=[("a", "f4"), ("b", "i4")]), "not numbers"),  # structured
+        (np.zeros(2**27, dtype="V0"), "not numbers"),  # no bytes, a huge shape
+        (np.array(["2026-01-01"], dtype="datetime64[D]"), "not numbers"),
+    ],
+)
+def test_arrays_that_are_not_numbers_are_refused_on_the_trusted_side(array, refusal):
+    frame = _frame_with(lambda f: np.lib.format.write_array(f, array, allow_pickle=False))
     a, b = socket.socketpair()
     with a, b:
-        a.sendall(struct.pack("!4sII", channel.MAGIC, len(head), len(blob)) + head + blob)
-        with pytest.raises(channel.ChannelError, match="bad array blob"):
+        a.sendall(frame + channel.pack({"after": 1}, {}))
+        with pytest.raises(channel.RejectedValue, match=refusal):
             channel.receive(b)
+        # The refused frame was read whole: the channel is still in step.
+        assert channel.receive(b)[0] == {"after": 1}
+
+
+def test_a_shape_its_bytes_do_not_hold_is_refused_before_anything_is_allocated():
+    def shape_bomb(f):
+        header = {"descr": "<f8", "fortran_order": False, "shape": (2**40,)}
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(b"\0" * 64)
+
+    a, b = socket.socketpair()
+    with a, b:
+        a.sendall(_frame_with(shape_bomb))
+        with pytest.raises(channel.RejectedValue, match="claims more than"):
+            channel.receive(b)
+
+
+def test_handle_metadata_is_kept_only_when_a_grader_could_use_it_safely():
+    decode = channel.Decoder({}).decode
+    assert decode({"__handle__": 1, "shape": [3, 4], "dtype": "float32"}).shape == (3, 4)
+    for shape in ([2**40, 2**40], [-1], ["3"], [1.5], list(range(40)), "3,4"):
+        assert decode({"__handle__": 1, "shape": shape}).shape is None
+    assert decode({"__handle__": 1, "dtype": ["x"] * 3}).dtype is None
+    with pytest.raises(ValueError, match="nan, inf or -inf"):
+        decode({"__float__": "1e400"})
 
 
 def test_bad_magic_and_oversized_frames_are_errors():

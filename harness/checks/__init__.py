@@ -28,6 +28,10 @@ first failed ``assert`` or ``fail(...)``; ``skip_unless`` stops it early at zero
 raised in student code is a ``StudentError``; ``student_call`` turns it into a failure
 that shows the student's exception and the line it came from.
 
+Values from the student: the channel refuses arrays that are not numbers; ask for more by
+name, ``student.fetch(x, as_=FloatArray(shape=(B, 10)))``, ``Number()``, ``Text()``. A
+value that does not fit is an ``UnusableValue``: the student's fault, said in words.
+
 Comparison: ``assert_close`` and ``describe_mismatch`` (expected against got, in shapes
 and values). Signatures: ``signature.parameters`` / ``signature.arguments`` read a
 student callable's parameters and fill them by name. Scripts: ``record_how_it_ran``.
@@ -37,7 +41,8 @@ script, for the trusted side's reference). ``reference_root`` is the reference's
 """
 
 from ..runtime.defonly import load_definitions
-from ..session import Remote, StudentError, StudentSession
+from ..session import Remote, StudentError, StudentSession, UnusableValue
+from ..values import FloatArray, Number, Text
 from . import signature
 from .compare import assert_close, describe_mismatch
 from .context import CheckFailed, Evidence, Submission, fail, skip_unless, student_call
@@ -49,10 +54,14 @@ from .scripts import record_how_it_ran
 __all__ = [
     "CheckFailed",
     "Evidence",
+    "FloatArray",
+    "Number",
     "Remote",
     "StudentError",
     "StudentSession",
     "Submission",
+    "Text",
+    "UnusableValue",
     "assert_close",
     "describe_mismatch",
     "describe_uses",

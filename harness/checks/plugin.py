@@ -25,6 +25,7 @@ from ..session import (
     StudentSession,
     StudentTimeout,
     TimeBudgetExceeded,
+    UnusableValue,
 )
 from ..spec import AssignmentSpec
 from .context import CheckFailed, Evidence, Submission
@@ -83,6 +84,8 @@ def _explain(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
         return "student_error", text
     if isinstance(exc, StaleObject):
         return "crash", str(exc)
+    if isinstance(exc, UnusableValue):
+        return "student_error", str(exc)
     if isinstance(exc, AssertionError):
         # pytest's rewritten assert: keep the author's message, drop the expression noise.
         text = str(exc)

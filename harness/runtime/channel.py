@@ -31,14 +31,28 @@ from typing import Any
 MAGIC = b"GRD1"
 _HEAD = struct.Struct("!4sII")
 #: Largest header and blob accepted; a frame over this is a protocol error, not an OOM.
+#: They bound what one reply can make the trusted side hold: a blob's arrays are at most
+#: the blob's own size, once the array headers have been checked against it.
 MAX_HEADER = 64 * 1024**2
-MAX_BLOB = 1024**3
+MAX_BLOB = 256 * 1024**2
 #: Longest type name or repr of a handle kept (the peer's own cap is shorter).
 _MAX_NAME = 1000
+#: Most dimensions an array or a handle's shape may have, and most elements a handle
+#: may claim (a grader may allocate what a shape says).
+MAX_DIMS = 32
+MAX_ELEMENTS = 2**31
+#: The dtype kinds an array may have: bool, signed and unsigned integers, floats and
+#: complex numbers. Text, bytes, void, structured and date types are refused.
+NUMERIC_KINDS = frozenset("biufc")
 
 
 class ChannelError(Exception):
     """The peer closed the channel or sent a malformed frame."""
+
+
+class RejectedValue(ChannelError):
+    """A well-formed frame carrying a value the receiver does not accept (an array of text,
+    a shape bomb). The frame was read whole, so the channel is still in step."""
 
 
 class ChannelClosed(ChannelError):
@@ -182,14 +196,18 @@ class Decoder:
         if "__map__" in value:
             return {self._key(self.decode(k)): self.decode(v) for k, v in value["__map__"]}
         if "__float__" in value:
-            return float(value["__float__"])
+            text = value["__float__"]
+            if text not in ("nan", "inf", "-inf"):
+                raise ValueError(f"a non-finite float must be nan, inf or -inf, not {text!r}")
+            return float(text)
         if "__handle__" in value:
+            dtype = value.get("dtype")
             handle = Handle(
                 int(value["__handle__"]),
                 str(value.get("type", ""))[:_MAX_NAME],
                 str(value.get("repr", ""))[:_MAX_NAME],
-                tuple(value["shape"]) if value.get("shape") is not None else None,
-                value.get("dtype"),
+                _claimed_shape(value.get("shape")),
+                dtype[:_MAX_NAME] if isinstance(dtype, str) else None,
             )
             return self._on_handle(handle) if self._on_handle else handle
         return {k: self.decode(v) for k, v in value.items()}
@@ -197,6 +215,15 @@ class Decoder:
     @staticmethod
     def _key(key: Any) -> Any:
         return tuple(key) if isinstance(key, list) else key
+
+
+def _claimed_shape(shape: Any) -> tuple[int, ...] | None:
+    """A handle's shape as the peer claims it, if it is one a grader could safely use."""
+    if not isinstance(shape, list) or len(shape) > MAX_DIMS:
+        return None
+    if not all(type(n) is int and n >= 0 for n in shape):
+        return None
+    return tuple(shape) if math.prod(shape) <= MAX_ELEMENTS else None
 
 
 def pack(header: dict[str, Any], arrays: dict[str, Any]) -> bytes:
@@ -235,10 +262,12 @@ def send(sock: socket.socket, header: dict[str, Any], arrays: dict[str, Any]) ->
 
 
 def receive(
-    sock: socket.socket, *, deadline: float | None = None
+    sock: socket.socket, *, deadline: float | None = None, numeric: bool = True
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The next frame; with ``deadline`` (a ``time.monotonic()`` value) all of it must have
-    arrived by then, or ``TimeoutError``.  Anything malformed is a ``ChannelError``."""
+    arrived by then, or ``TimeoutError``.  Anything malformed is a ``ChannelError``; with
+    ``numeric`` (the trusted side's default), an array that is not numbers, or whose
+    declared shape its bytes do not hold, is a ``RejectedValue``."""
     magic, head_len, blob_len = _HEAD.unpack(_recv_exact(sock, _HEAD.size, deadline))
     if magic != MAGIC:
         raise ChannelError(f"bad frame: expected magic {MAGIC!r}, got {magic!r}")
@@ -252,11 +281,11 @@ def receive(
         raise ChannelError("bad frame header: not a JSON object")
     arrays: dict[str, Any] = {}
     if blob_len:
-        arrays = _load_arrays(_recv_exact(sock, blob_len, deadline))
+        arrays = _load_arrays(_recv_exact(sock, blob_len, deadline), numeric=numeric)
     return header, arrays
 
 
-def _load_arrays(blob: bytes) -> dict[str, Any]:
+def _load_arrays(blob: bytes, *, numeric: bool = True) -> dict[str, Any]:
     import zipfile
 
     import numpy as np
@@ -269,9 +298,35 @@ def _load_arrays(blob: bytes) -> dict[str, Any]:
             for info in zf.infolist():
                 if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(blob):
                     raise ChannelError(f"bad array blob: {info.filename!r} is compressed")
+            if numeric:
+                # Before anything is allocated: each array's header, against its bytes.
+                for info in zf.infolist():
+                    with zf.open(info) as member:
+                        _check_array_header(member, info.file_size)
         with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
             return {name: npz[name] for name in npz.files}
     except ChannelError:
         raise
     except Exception as exc:  # a malformed blob is the peer's fault, never ours
         raise ChannelError(f"bad array blob: {exc}") from None
+
+
+def _check_array_header(member: Any, size: int) -> None:
+    """Refuse an array that is not numbers, or whose shape claims more than its bytes."""
+    from numpy.lib import format as npy
+
+    version = npy.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = npy.read_array_header_1_0(member)
+    else:
+        shape, _, dtype = npy.read_array_header_2_0(member)
+    if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype:
+        raise RejectedValue(f"an array of dtype {str(dtype)[:40]!r} (not numbers)")
+    if len(shape) > MAX_DIMS:
+        raise RejectedValue(f"an array with {len(shape)} dimensions")
+    count = math.prod(shape)
+    if count * dtype.itemsize > size - member.tell():
+        raise RejectedValue(
+            f"an array whose shape {tuple(shape)[:8]} claims more than the "
+            f"{size - member.tell()} bytes it came with"
+        )

@@ -143,7 +143,7 @@ class Server:
     def serve(self) -> None:
         while True:
             try:
-                header, arrays = channel.receive(self.sock)
+                header, arrays = channel.receive(self.sock, numeric=False)
             except channel.ChannelError:
                 return
             if header.get("op") == "shutdown":

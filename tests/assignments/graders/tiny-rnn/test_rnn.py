@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness.checks import assert_close, fail
+from harness.checks import FloatArray, assert_close, fail
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +34,14 @@ def test_file_loads(rnn):
 @pytest.mark.parametrize("n", [1, 7])
 def test_output_shape(student, rnn, n):
     x, h, wx, wh, b = random_case(n=n)
-    got = student.fetch(rnn.rnn_step(x, h, wx, wh, b))
+    got = student.fetch(rnn.rnn_step(x, h, wx, wh, b), as_=FloatArray())
     assert np.shape(got) == (n, 5), f"rnn_step should return shape ({n}, 5), got {np.shape(got)}"
 
 
 def test_matches_reference(student, rnn, ref):
     case = random_case(seed=1)
     expected = ref.rnn_step(*case)
-    got = student.fetch(rnn.rnn_step(*case))
+    got = student.fetch(rnn.rnn_step(*case), as_=FloatArray())
     assert_close(expected, got, what="the next hidden state h'", atol=1e-8)
 
 
