@@ -31,8 +31,10 @@ if __package__ in (None, ""):
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness import api
 from harness.assignments import list_assignments
@@ -42,6 +44,7 @@ from harness.sandbox import BACKENDS
 from harness.sandbox.docker import unavailable_reason as docker_unavailable_reason
 from harness.sandbox.local import WARNING as LOCAL_WARNING
 from harness.spec import load_spec
+from harness.text import printable
 
 
 class ExitCode(IntEnum):
@@ -90,13 +93,15 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
         Status.HARNESS_ERROR: "red",
     }
     for r in batch.results:
+        # Ids and notes come from the students' files: shown as plain text, never markup.
+        note = (r.output.splitlines() or [""])[0][:120] if r.status is not Status.GRADED else ""
         table.add_row(
-            r.student_id,
-            f"[{colours[r.status]}]{r.status}[/]",
+            Text(printable(r.student_id)),
+            Text(str(r.status), style=colours[r.status]),
             *[f"{r.part_scores.get(p.key, 0):g}" for p in batch.spec.parts],
             f"{r.score:g}/{r.max_score:g}",
             f"{r.execution_time:.1f}s",
-            (r.output.splitlines() or [""])[0][:120] if r.status is not Status.GRADED else "",
+            Text(printable(note)),
         )
     console.print(table)
 
@@ -233,7 +238,7 @@ def cli(
         if task is None:
             return
         if event.kind == "start":
-            progress.update(task, current=event.submission.student_id)
+            progress.update(task, current=escape(printable(event.submission.student_id)))
         elif event.kind in ("done", "skip"):
             progress.advance(task)
 
@@ -268,10 +273,10 @@ def cli(
                     on_event=on_event,
                 )
     except UsageError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.USAGE_ERROR)
     except HarnessError as exc:
-        console.print(f"[red]harness error:[/] {exc}", soft_wrap=True)
+        console.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.HARNESS_ERROR)
     _summary(console, batch)
     if "local" in batch.sandbox:
@@ -285,13 +290,15 @@ def cli(
         "<id>/results.json)"
     )
     if batch.report_error:
-        console.print(f"[red]harness error:[/] {batch.report_error}", soft_wrap=True)
+        console.print(
+            f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True
+        )
         sys.exit(ExitCode.HARNESS_ERROR)
     if batch.interrupted:
         console.print("[yellow]interrupted: run the same command again to finish the rest[/]")
         sys.exit(ExitCode.INTERRUPTED)
     if batch.harness_errors:
-        ids = ", ".join(r.student_id for r in batch.harness_errors)
+        ids = escape(printable(", ".join(r.student_id for r in batch.harness_errors)))
         console.print(f"[red]harness or grader errors on: {ids} (see their grader.log)[/]")
         sys.exit(ExitCode.HARNESS_ERROR)
     sys.exit(ExitCode.OK)
@@ -316,10 +323,12 @@ def _reports_only(
             manual_scores=manual_scores,
         )
     except UsageError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.USAGE_ERROR)
     if batch.report_error or batch.report is None:
-        console.print(f"[red]harness error:[/] {batch.report_error}", soft_wrap=True)
+        console.print(
+            f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True
+        )
         sys.exit(ExitCode.HARNESS_ERROR)
     console.print(
         f"rebuilt {batch.report.reports} reports, grades.csv and summary.csv from the stored "

@@ -28,7 +28,8 @@ from .layout import describe_problems, locate, materialize
 from .results import NEEDS_REVIEW, CheckResult, CheckStatus, Status, SubmissionResult
 from .session import WALL_FACTOR
 from .spec import AssignmentSpec, Limits
-from .store import read_json
+from .store import read_json, write_bytes_atomic
+from .text import printable_bytes
 
 #: Seconds the worker may take beyond the submission's own limit (imports, pytest).
 WORKER_GRACE = 120.0
@@ -171,6 +172,8 @@ class Pipeline:
         dest.mkdir(parents=True, exist_ok=True)
         launched_at = time.time()
         returncode = self._run_worker(request_path, log_path, slot)
+        # The TA is told to read this log: student exceptions in it lose their escape codes.
+        write_bytes_atomic(log_path, printable_bytes(log_path.read_bytes()))
         worker_done = time.monotonic()
         worker = read_json(result_path)
         all_notes = tuple(notes) + tuple(layout.notes) + tuple(problems)

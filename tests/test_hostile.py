@@ -179,6 +179,8 @@ def _breaches(batch: Batch, case: hc.Case, result: SubmissionResult | None) -> l
                 found.append(f"the {kind} secret is in {path.name}")
         if path.name == "results.json" and len(data) > 1024**2:
             found.append(f"results.json is {len(data) // 1024**2} MiB")
+        if path.suffix in (".log", ".html", ".csv", ".txt") and b"\x1b" in data:
+            found.append(f"an escape sequence reached {path.name}")
     forged = f"FORGED-{batch.mark}-{case.name}".encode()
     found += [
         f"forged {p.relative_to(batch.out)}" for p, d in batch.contents.items() if forged in d
@@ -413,6 +415,13 @@ def test_honest_submissions_keep_full_marks_and_the_batch_survives(batch):
     errors = [n for n, r in batch.results.items() if str(r.status) == "harness_error"]
     assert not errors, f"harness errors (a student must never cause one): {errors}"
     assert not batch.faults, batch.faults + [batch.output[-3000:]]
+
+
+def test_no_escape_sequence_reaches_the_terminal_or_the_class_files(batch):
+    assert "\x1b" not in batch.output, batch.output[-2000:]
+    for path in batch.out.iterdir():
+        if path.is_file() and path.suffix in (".csv", ".html", ".log"):
+            assert b"\x1b" not in path.read_bytes(), path.name
 
 
 def test_the_machine_is_left_as_it_was(batch):

@@ -20,6 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
+from ..text import printable
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -32,6 +33,13 @@ def points(value: Any) -> str:
         return str(value)
 
 
+def _printable(value: Any) -> Any:
+    # Markup is the project's own (inlined styles, figures); only plain strings are data.
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -40,6 +48,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Student text keeps no escape sequences or control characters on any page.
+        finalize=_printable,
     )
     env.filters["pts"] = points
     return env

@@ -35,6 +35,7 @@ GROUPS = {
     "archive": "Archives (decided by intake, before any sandbox: the same on every backend)",
     "resources": "Resources",
     "escapes": "Escapes and cheats",
+    "data": "Values sent back to the grader (the data boundary)",
     "assignment": "Hidden cheating of the assignment (tiny-lstm: nn.LSTM and nn.LSTMCell forbidden)",
 }
 
@@ -267,6 +268,17 @@ ARCHIVES = [
         archive=_odd_names,
     ),
     Case(
+        "markup-names",
+        "archive",
+        "file names that are rich markup or escape sequences (`[/]`, `[bold red]`, ESC [31m)",
+        Verdict("graded", MAX),
+        archive=lambda t: _with_honest(
+            RawEntry.deflated("part1/[/]/x.py", b"# [/]\n"),
+            RawEntry.deflated("[bold red]graded 16/16[/].py", b"# markup\n"),
+            RawEntry.deflated(b"esc\x1b[31mred\x1b]0;title\x07.py", b"# escapes\n", flags=0x800),
+        ),
+    ),
+    Case(
         "bad-utf8-name",
         "archive",
         "a name flagged UTF-8 that is not",
@@ -384,6 +396,113 @@ for _ in range(10_000):
     sys.stderr.write(line)
 """
         + HONEST,
+    ),
+    Case(
+        "text-array",
+        "data",
+        "returning arrays of text shaped like the answer (`np.array` of digit strings, and a "
+        "list of lists of strings)",
+        Verdict("graded", 1, message="not numbers"),
+        body=r"""
+import numpy as np
+
+
+def rnn_step(x, h, Wx, Wh, b):
+    return np.tanh(x @ Wx + h @ Wh + b).astype(str)
+
+
+class RNNCell:
+    def __init__(self, input_size, hidden_size):
+        pass
+
+    def forward(self, x, h):
+        return [["1.0"] * 5 for _ in range(len(x))]
+""",
+    ),
+    Case(
+        "shape-bomb",
+        "data",
+        "returning arrays that claim huge shapes from no bytes: 2^27 `V0` items, and 2^27 "
+        "items of an empty structured dtype",
+        Verdict("graded", 1, message="not numbers"),
+        body=r"""
+import numpy as np
+
+
+def rnn_step(x, h, Wx, Wh, b):
+    return np.empty((2**27,), dtype="V0")
+
+
+class RNNCell:
+    def __init__(self, input_size, hidden_size):
+        pass
+
+    def forward(self, x, h):
+        return np.empty((2**14, 2**13), dtype=np.dtype([]))
+""",
+    ),
+    Case(
+        "forged-frame",
+        "data",
+        "rewriting the harness's channel in its own process so every array it sends claims "
+        "2^40 elements",
+        Verdict("graded", 1, message="claims more than"),
+        body=r"""
+import io
+import struct
+import sys
+
+import numpy as np
+
+channel = sys.modules.get("harness_runtime.channel")
+
+
+def forged_pack(header, arrays):
+    import json
+
+    head = json.dumps(header).encode()
+    blob = b""
+    if arrays:
+        buffer = io.BytesIO()
+        import zipfile
+
+        with zipfile.ZipFile(buffer, "w") as zf:
+            for name in arrays:
+                with zf.open(name + ".npy", "w") as f:
+                    np.lib.format.write_array_header_1_0(
+                        f, {"descr": "<f8", "fortran_order": False, "shape": (2**40,)}
+                    )
+                    f.write(bytes(80))
+        blob = buffer.getvalue()
+    return channel._HEAD.pack(channel.MAGIC, len(head), len(blob)) + head + blob
+
+
+attempt("find the channel module", lambda: channel is not None and channel.__name__, judge=False)
+if channel is not None:
+    channel.pack = forged_pack
+"""
+        + HONEST,
+        attempts=("find the channel module",),
+    ),
+    Case(
+        "escape-codes",
+        "data",
+        "escape sequences and rich markup in its output, its exception and its file names: "
+        "a new window title, a fake 'grade 16/16' line over the last one, a link, `[/]`",
+        Verdict("graded", MAX - 3, message="ValueError"),
+        body=r"""
+FAKE = ("\x1b]0;all checks passed\x07\x1b[1A\x1b[2K\x1b[32m[bold]grade 16/16[/] "
+        "\x1b]8;;https://example.invalid\x1b\\details\x1b]8;;\x1b\\ [/]\x9b2J")
+print(FAKE, flush=True)
+print(FAKE, file=sys.stderr, flush=True)
+"""
+        + HONEST
+        + r"""
+
+class RNNCell(RNNCell):
+    def forward(self, x, h):
+        raise ValueError(FAKE)
+""",
     ),
     Case(
         "sleep-past-limit",
