@@ -28,7 +28,7 @@ from .results import Status, SubmissionResult
 from .sandbox import make_sandbox
 from .sandbox.local import WARNING as LOCAL_WARNING
 from .spec import AssignmentSpec
-from .store import combine, file_digest, read_json, tree_digest, write_json_atomic
+from .store import combine, file_digest, read_json, tree_digest, write_json_strict
 from .units import parse_size
 
 RESULTS_FILE = "results.json"
@@ -213,7 +213,7 @@ def grade(
                     spec, stored["extra_data"]["harness"].get("manual", ()), marks[sub.student_id]
                 )
                 stored["extra_data"]["harness"]["manual"] = list(merged)
-                write_json_atomic(out / sub.student_id / RESULTS_FILE, stored)
+                write_json_strict(out / sub.student_id / RESULTS_FILE, stored)
             emit(Event("skip", sub))
             continue
         todo.append((sub, input_hash))
@@ -256,7 +256,7 @@ def grade(
             execution_time=time.monotonic() - started,
             manual=manual.entries(spec, stored_marks, marks.get(sub.student_id)),
         )
-        write_json_atomic(out / sub.student_id / RESULTS_FILE, result.to_json())
+        write_json_strict(out / sub.student_id / RESULTS_FILE, result.to_json())
         graded.append(sub.student_id)
         # Its report now, while other submissions grade: the end-of-run build then only
         # rewrites pages from figures already drawn.  One at a time (matplotlib).

@@ -424,7 +424,9 @@ def limits_text(limits: Mapping[str, Any]) -> str:
         if key not in limits:
             continue
         value = limits[key]
-        if unit == "bytes":
+        if value is None:  # a non-finite limit, written as null (results.json is strict)
+            shown.append(f"{label}: none")
+        elif unit == "bytes":
             shown.append(f"{label} {_fmt_bytes(value)}")
         elif unit == "s":
             shown.append(f"{label} {float(value):g} s")
