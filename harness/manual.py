@@ -63,6 +63,12 @@ def read_scores(path: Path, spec: AssignmentSpec) -> Scores:
             f"comment); missing: {', '.join(sorted(missing))}{hint}"
         )
     for line, cells in enumerate(table[1:], start=2):
+        if len(cells) > len(header) and any(cells[len(header) :]):
+            raise UsageError(
+                f"--manual: {path.name} line {line} has {len(cells)} fields, the header "
+                f"{len(header)}: a decimal comma in a comma-separated file splits the number "
+                "(use a point, or save the sheet with semicolons)"
+            )
         row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
         item = row.get("item", "").strip()
         if item not in items:

@@ -49,7 +49,7 @@ _BLACKBOARD_COLUMN = re.compile(
     r"^(?P<name>.*?)\s*(\[Total Pts: (?P<points>[\d.]+)[^\]]*\])?\s*\|(?P<id>\d+)$"
 )
 _CANVAS_COLUMN = re.compile(r"^(?P<name>.*?)\s*\((?P<id>\d+)\)$")
-_TOKEN = re.compile(r"[^0-9a-z@.+-]+")
+_TOKEN = re.compile(r"[^0-9a-z@.+]+")  # "_" and "-" part Surname-12345678.zip
 #: Canvas's "Test Student" of Student View: in every export, never a real student.
 CANVAS_TEST_STUDENT = {"student, test", "test student"}
 
