@@ -204,9 +204,9 @@ def grade(
             forget_settings=forget_settings,
             manual_sheet=manual_sheet,
         )
+    settings, reused, class_roster = settings_for(spec, out, given, forget=forget_settings)
     if submissions is None:
         raise UsageError("give the folder of submissions to grade")
-    settings, reused, class_roster = settings_for(spec, out, given, forget=forget_settings)
     limits = spec.limits
     if timeout is not None:
         if timeout <= 0:

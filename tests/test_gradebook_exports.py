@@ -14,12 +14,11 @@ a fixture written from that system's documentation (tests/fixtures/exports/):
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_roster import ROSTERS, submissions_folder
+from test_roster import ROSTERS, submissions_folder, utc  # noqa: F401  (a fixture)
 
 from harness import classlist, exports, gradebook
 from harness.assignments import find_assignment
@@ -45,7 +44,7 @@ def marked(score: float | None) -> tuple[dict, ...]:
     )
 
 
-def result(sid: str, score: float, parts: dict, manual=marked(1.5), **kw) -> SubmissionResult:
+def result(sid: str, score: float, parts: dict, manual=None, **kw) -> SubmissionResult:
     return SubmissionResult(
         student_id=sid,
         assignment="tiny-rnn",
@@ -53,7 +52,7 @@ def result(sid: str, score: float, parts: dict, manual=marked(1.5), **kw) -> Sub
         score=score,
         max_score=10,
         part_scores=parts,
-        manual=manual,
+        manual=marked(1.5) if manual is None else manual,
         **kw,
     )
 
@@ -77,7 +76,7 @@ def class_results() -> list[SubmissionResult]:
 
 
 @pytest.fixture
-def table_for(tmp_path, utc):
+def table_for(tmp_path, utc):  # noqa: F811
     folder = submissions_folder(tmp_path)
 
     def build(roster_file: str, **settings) -> exports.Table:
@@ -92,9 +91,6 @@ def table_for(tmp_path, utc):
         return exports.grade_table(SPEC, class_results(), run, classlist=found, roster=roster)
 
     return build
-
-
-from test_roster import utc  # noqa: E402,F401  (the fixture, shared)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from gradescope_schema import errors as schema_errors
 
-from harness import api, gradebook, report
+from harness import api, exports, report
 from harness.assignments import find_assignment
 from harness.checks import describe_mismatch
 from harness.checks.forbidden import describe, find_forbidden
@@ -30,6 +30,7 @@ from harness.errors import UsageError
 from harness.grade import ExitCode, cli
 from harness.report import plots, view
 from harness.results import CheckResult, CheckStatus, Status, SubmissionResult
+from harness.runconfig import RunSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "submissions" / "tiny-rnn"
@@ -288,17 +289,24 @@ def test_class_summary(graded):
 @pytest.mark.sandbox
 def test_grades_csv_is_an_import_file(graded):
     rows = list(csv.reader(io.StringIO((graded.out / "grades.csv").read_text())))
-    assert rows[0] == ["id", "tiny-rnn files", "tiny-rnn rnn", "tiny-rnn total"]
+    # The total only, by default; blank while the manual item is unmarked; a misnamed
+    # file's made-up id never reaches the import.
+    assert rows[0] == ["id", "tiny-rnn total"]
     assert rows[1:] == [
-        ["correct", "1", "9", "10"],
-        ["hostile", "1", "0", "1"],
-        ["misnamed", "0", "0", "0"],
-        ["missing-file", "0", "0", "0"],
-        ["wrong-activation", "1", "2", "3"],
+        ["correct", ""],
+        ["hostile", ""],
+        ["missing-file", ""],
+        ["wrong-activation", ""],
     ]
     summary = (graded.out / "summary.csv").read_text().splitlines()
-    assert summary[0] == ("id,status,files,rnn,total,max,manual,final,final_max,reason,source")
-    assert "correct,graded,1,9,10,10,0,10,12,,correct_tiny.zip" in summary
+    assert summary[0] == (
+        "id,status,files,rnn,total,max,manual,final,final_max,reason,source,"
+        "name,roster_match,submitted,late,late_penalty"
+    )
+    assert any(
+        s.startswith("correct,graded,1,9,10,10,0,10,12,,correct_tiny.zip,,no roster,")
+        for s in summary
+    )
 
 
 def _result(sid: str, status: Status, score: float, parts: dict, manual=()) -> SubmissionResult:
@@ -321,15 +329,17 @@ def test_grades_csv_options_rename_the_id_column_and_rescale():
         _result("b2", Status.HARNESS_ERROR, 0, {"files": 0, "rnn": 0}),
         _result("c3", Status.TIMEOUT, 4, {"files": 1, "rnn": 3}),
     ]
-    text = gradebook.render_grades(spec, results, id_column="SIS User ID", scale=100)
+    settings = RunSettings(id_column="SIS User ID", scale=100, grade_columns="parts").check()
+    text, _ = exports.render("plain", exports.grade_table(spec, results, settings))
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["SIS User ID", "tiny-rnn files", "tiny-rnn rnn", "tiny-rnn total"]
-    # full marks 12 (10 automatic + 2 manual) -> 100; manual marks count in their part
-    assert rows[1] == ["a1", "8.33", "87.5", "95.83"]
-    assert rows[2] == ["b2", "", "", ""]  # our fault: nothing to import
-    assert rows[3] == ["c3", "8.33", "25", "33.33"]
+    assert rows[0] == ["SIS User ID", "tiny-rnn files", "tiny-rnn rnn"]
+    # full marks 12 (10 automatic + 2 manual) -> 100; manual marks count in their part;
+    # a part whose manual item is unmarked is blank, not 0
+    assert rows[1] == ["a1", "8.33", "87.5"]
+    assert rows[2] == ["b2", "", ""]  # our fault: nothing to import
+    assert rows[3] == ["c3", "8.33", ""]
     with pytest.raises(UsageError, match="--scale must be positive"):
-        gradebook.render_grades(spec, results, scale=0)
+        RunSettings(scale=0).check()
     with pytest.raises(UsageError, match="--id-column must not be empty"):
         api.grade(submissions=None, assignment="tiny-rnn", out=Path("x"), id_column=" ")
 
@@ -362,7 +372,7 @@ def test_reports_only_rebuilds_without_grading(graded, tmp_path):
     assert batch.report.figures_drawn == 0  # the histogram came from the cache
     assert len(list(out.glob("*/report.html"))) == 5 and (out / "index.html").is_file()
     assert {p: p.read_bytes() for p in out.glob("*/results.json")} == before
-    assert (out / "grades.csv").read_text().startswith("id,tiny-rnn files")
+    assert (out / "grades.csv").read_text().startswith("id,tiny-rnn total")
 
     result = CliRunner().invoke(
         cli,
@@ -380,7 +390,8 @@ def test_reports_only_rebuilds_without_grading(graded, tmp_path):
     )
     assert result.exit_code == ExitCode.OK, result.output
     assert "rebuilt 5 reports" in " ".join(result.output.split())
-    assert (out / "grades.csv").read_text().splitlines()[1] == "correct,8.33,75,83.33"
+    assert (out / "grades.csv").read_text().splitlines()[0] == "Username,tiny-rnn total"
+    assert "--id-column" not in " ".join(result.output.split())  # given, not reused
 
 
 def test_reports_only_needs_stored_results(tmp_path):
