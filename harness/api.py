@@ -13,22 +13,30 @@ import queue
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import __version__, gradebook, manual, report
+from . import __version__, classlist, exports, gradebook, lateness, manual, report, runconfig
 from .assignments import find_assignment
 from .checks.plugin import shared_code
 from .checks.reference import reference_root
-from .errors import NamingError, UnsafeSandboxWarning, UsageError
+from .errors import UnsafeSandboxWarning, UsageError
 from .pipeline import Options, Pipeline, not_graded
 from .results import Status, SubmissionResult
+from .roster import Roster, read_roster
 from .sandbox import make_sandbox
 from .sandbox.local import WARNING as LOCAL_WARNING
 from .spec import AssignmentSpec
-from .store import combine, file_digest, read_json, tree_digest, write_json_atomic
+from .store import (
+    combine,
+    file_digest,
+    read_json,
+    tree_digest,
+    write_json_strict,
+    write_text_atomic,
+)
 from .units import parse_size
 
 RESULTS_FILE = "results.json"
@@ -64,6 +72,10 @@ class BatchResult:
     interrupted: bool = False
     report: report.BuildSummary | None = None  #: the HTML reports written at the end
     report_error: str = ""  #: why the reports could not be written (a harness fault)
+    settings: runconfig.RunSettings | None = None  #: the run settings in force
+    reused: tuple[str, ...] = ()  #: settings taken from OUT/run.json, as options
+    class_list: classlist.ClassList | None = None  #: every ZIP, and who sent none
+    notes: tuple[str, ...] = ()  #: what a person must know about the gradebook files
 
     @property
     def harness_errors(self) -> tuple[SubmissionResult, ...]:
@@ -75,35 +87,44 @@ def default_jobs() -> int:
 
 
 def discover(
-    folder: Path, spec: AssignmentSpec, *, accept_misnamed: bool = False
+    folder: Path,
+    spec: AssignmentSpec,
+    *,
+    accept_misnamed: bool = False,
+    roster: Roster | None = None,
+    duplicates: str = "newest",
 ) -> list[Submission]:
-    """Every ``*.zip`` in ``folder`` with its student id, in name order."""
-    if not folder.is_dir():
-        raise UsageError(f"submissions folder {str(folder)!r} does not exist")
-    named: list[tuple[Path, str, str]] = []
-    misnamed: list[tuple[Path, str, str]] = []
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.suffix.lower() != ".zip":
-            continue
-        try:
-            named.append((path, spec.naming.student_id(path.name), ""))
-        except NamingError as exc:
-            # Where the hand-out sets no naming rule, no ZIP is refused for its name.
-            error = "" if accept_misnamed or not spec.naming.enforced else str(exc)
-            misnamed.append((path, spec.naming.fallback_id(path.name), error))
-    found: list[Submission] = []
-    seen: dict[str, Path] = {}
-    # Well-named ZIPs claim their ids first: a misnamed file never takes a real id.
-    for path, sid, error in named + misnamed:
-        if sid in seen:
-            # Two ZIPs for one student: grade both, but never let one overwrite the other.
-            n = 2
-            while f"{sid}~{n}" in seen:
-                n += 1
-            sid = f"{sid}~{n}"
-        seen[sid] = path
-        found.append(Submission(path=path, student_id=sid, naming_error=error))
-    return sorted(found, key=lambda s: s.path.name)
+    """The ZIPs in ``folder`` to grade, with their student ids, in name order: one per
+    student, the newest (see ``harness.classlist``)."""
+    found = classlist.survey(
+        folder, spec, accept_misnamed=accept_misnamed, roster=roster, duplicates=duplicates
+    )
+    return submissions_of(folder, found)
+
+
+def submissions_of(folder: Path, found: classlist.ClassList) -> list[Submission]:
+    return [
+        Submission(path=folder / e.file, student_id=e.student_id, naming_error=e.naming_error)
+        for e in found.to_grade()
+    ]
+
+
+def settings_for(
+    spec: AssignmentSpec, out: Path, given: Mapping[str, object], *, forget: bool = False
+) -> tuple[runconfig.RunSettings, list[str], Roster | None]:
+    """The run settings (given, else stored in ``out``, else the spec's deadline and late
+    policy, else the defaults), the stored ones reused, and the roster they name."""
+    settings, reused = runconfig.resolve(out, given, forget=forget)
+    deadline, policy = lateness.from_spec(spec)
+    if settings.deadline is None and deadline:
+        settings = replace(settings, deadline=deadline)
+    if settings.late_policy is None and policy:
+        settings = replace(settings, late_policy=policy)
+    lateness.parse_deadline(settings.deadline)  # a UsageError now, not after grading
+    lateness.parse_policy(settings.late_policy)
+    roster = read_roster(Path(settings.roster)) if settings.roster else None
+    exports.check(settings, roster, spec)
+    return settings, reused, roster
 
 
 def grader_digest(spec: AssignmentSpec) -> str:
@@ -136,26 +157,54 @@ def grade(
     keep_work: bool = False,
     manual_scores: Path | None = None,
     reports_only: bool = False,
-    id_column: str = "id",
+    id_column: str | None = None,
     scale: float | None = None,
+    roster: Path | str | None = None,
+    deadline: str | None = None,
+    late_policy: str | None = None,
+    exports: Sequence[str] = (),
+    grade_columns: str | None = None,
+    lms_column: str | None = None,
+    duplicates: str | None = None,
+    forget_settings: bool = False,
+    manual_sheet: Path | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> BatchResult:
     """Grade every submission in ``submissions`` and write results under ``out``.
 
-    At the end ``grades.csv``, ``summary.csv`` and the HTML reports are written for
+    At the end the gradebook files, ``summary.csv`` and the HTML reports are written for
     every stored result.  ``reports_only`` grades nothing: it rewrites those files
-    from the results already in ``out`` (``submissions`` may then be None).
+    from the results already in ``out`` (``submissions`` may then be None).  The options
+    that shape those files (``id_column`` to ``duplicates``) are stored in
+    ``OUT/run.json``; those left None here are taken from it (``harness.runconfig``).
     """
     spec = find_assignment(assignment)
     out = Path(out).resolve()  # sandboxes mount folders below it; some engines need absolute
-    gradebook.check_options(id_column=id_column, scale=scale)
+    given = {
+        "id_column": id_column,
+        "scale": scale,
+        "roster": str(roster) if roster else None,
+        "deadline": deadline,
+        "late_policy": late_policy,
+        "exports": tuple(exports),
+        "grade_columns": grade_columns,
+        "lms_column": lms_column,
+        "duplicates": duplicates,
+    }
     if reports_only:
         if manual_scores:
             raise UsageError(
                 "--manual merges marks while grading (unchanged submissions are not "
                 "regraded); leave out --reports-only"
             )
-        return rebuild(spec=spec, out=out, id_column=id_column, scale=scale)
+        return rebuild(
+            spec=spec,
+            out=out,
+            given=given,
+            forget_settings=forget_settings,
+            manual_sheet=manual_sheet,
+        )
+    settings, reused, class_roster = settings_for(spec, out, given, forget=forget_settings)
     if submissions is None:
         raise UsageError("give the folder of submissions to grade")
     limits = spec.limits
@@ -175,8 +224,15 @@ def grade(
     if backend.name == "local":
         warnings.warn(LOCAL_WARNING, UnsafeSandboxWarning, stacklevel=2)
     marks = manual.read_scores(manual_scores, spec) if manual_scores else {}
-    found = discover(submissions, spec, accept_misnamed=accept_misnamed)
-    unknown_marks = set(marks) - {s.student_id for s in found}
+    surveyed = classlist.survey(
+        submissions,
+        spec,
+        accept_misnamed=accept_misnamed,
+        roster=class_roster,
+        duplicates=settings.duplicates,
+    )
+    found = submissions_of(submissions, surveyed)
+    unknown_marks = {sid for sid, items in marks.items() if items} - {s.student_id for s in found}
     if unknown_marks:
         raise UsageError(f"--manual: no submission with id {', '.join(sorted(unknown_marks))}")
     if only:
@@ -213,7 +269,7 @@ def grade(
                     spec, stored["extra_data"]["harness"].get("manual", ()), marks[sub.student_id]
                 )
                 stored["extra_data"]["harness"]["manual"] = list(merged)
-                write_json_atomic(out / sub.student_id / RESULTS_FILE, stored)
+                write_json_strict(out / sub.student_id / RESULTS_FILE, stored)
             emit(Event("skip", sub))
             continue
         todo.append((sub, input_hash))
@@ -256,7 +312,7 @@ def grade(
             execution_time=time.monotonic() - started,
             manual=manual.entries(spec, stored_marks, marks.get(sub.student_id)),
         )
-        write_json_atomic(out / sub.student_id / RESULTS_FILE, result.to_json())
+        write_json_strict(out / sub.student_id / RESULTS_FILE, result.to_json())
         graded.append(sub.student_id)
         # Its report now, while other submissions grade: the end-of-run build then only
         # rewrites pages from figures already drawn.  One at a time (matplotlib).
@@ -283,13 +339,15 @@ def grade(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
-    results = collect(
-        out,
-        spec,
-        [s.student_id for s in discover(submissions, spec, accept_misnamed=accept_misnamed)],
+    results = collect(out, spec, [s.student_id for s in submissions_of(submissions, surveyed)])
+    surveyed.write(out)
+    runconfig.save(out, settings)
+    written = gradebook.write(
+        out, spec, results, settings=settings, classlist=surveyed, roster=class_roster
     )
-    gradebook.write(out, spec, results, id_column=id_column, scale=scale)
-    built, error = _write_reports(out, spec, results, jobs)
+    if manual_sheet is not None:
+        write_sheet(manual_sheet, spec, results, surveyed)
+    built, error = _write_reports(out, spec, results, jobs, settings, surveyed, class_roster)
     return BatchResult(
         spec=spec,
         out=out,
@@ -300,31 +358,64 @@ def grade(
         interrupted=interrupted,
         report=built,
         report_error=error,
+        settings=settings,
+        reused=tuple(reused),
+        class_list=surveyed,
+        notes=written.notes,
     )
 
 
 def _write_reports(
-    out: Path, spec: AssignmentSpec, results: Sequence[SubmissionResult], jobs: int
+    out: Path,
+    spec: AssignmentSpec,
+    results: Sequence[SubmissionResult],
+    jobs: int,
+    settings: runconfig.RunSettings | None = None,
+    found: classlist.ClassList | None = None,
+    roster: Roster | None = None,
 ) -> tuple[report.BuildSummary | None, str]:
     # The results and the gradebook are written already: a fault here loses no grade.
     try:
-        return report.build(out, spec, results, jobs=jobs), ""
+        context = report.ClassContext(settings=settings, classlist=found, roster=roster)
+        return report.build(out, spec, results, jobs=jobs, context=context), ""
     except Exception as exc:  # a bug of ours; the command reports it and exits 1
         return None, f"the HTML reports could not be written: {type(exc).__name__}: {exc}"
 
 
 def rebuild(
-    *, spec: AssignmentSpec, out: Path, id_column: str = "id", scale: float | None = None
+    *,
+    spec: AssignmentSpec,
+    out: Path,
+    given: Mapping[str, object] | None = None,
+    forget_settings: bool = False,
+    manual_sheet: Path | None = None,
 ) -> BatchResult:
-    """``--reports-only``: the gradebook and the reports again, from every result in ``out``."""
+    """``--reports-only``: the gradebook and the reports again, from every result in ``out``
+    (and the class list the last grading run left there)."""
     if not out.is_dir():
         raise UsageError(f"--reports-only: no results folder {str(out)!r}")
-    ids = [d.name for d in out.iterdir() if (d / RESULTS_FILE).is_file()]
+    settings, reused, class_roster = settings_for(spec, out, given or {}, forget=forget_settings)
+    found = classlist.load(out)
+    if found is not None:
+        ids = [e.student_id for e in found.to_grade()]
+        if class_roster is not None:
+            present = {e.student_id for e in found.entries if e.matched}
+            missing = tuple(
+                (s.key, s.display) for s in class_roster.students if s.key not in present
+            )
+            found = replace(found, missing=missing)
+    else:
+        ids = [d.name for d in out.iterdir() if (d / RESULTS_FILE).is_file()]
     results = collect(out, spec, ids)
     if not results:
         raise UsageError(f"--reports-only: no results of {spec.name} in {str(out)!r}")
-    gradebook.write(out, spec, results, id_column=id_column, scale=scale)
-    built, error = _write_reports(out, spec, results, default_jobs())
+    runconfig.save(out, settings)
+    written = gradebook.write(
+        out, spec, results, settings=settings, classlist=found, roster=class_roster
+    )
+    if manual_sheet is not None:
+        write_sheet(manual_sheet, spec, results, found)
+    built, error = _write_reports(out, spec, results, default_jobs(), settings, found, class_roster)
     return BatchResult(
         spec=spec,
         out=out,
@@ -334,7 +425,24 @@ def rebuild(
         sandbox="none (reports only)",
         report=built,
         report_error=error,
+        settings=settings,
+        reused=tuple(reused),
+        class_list=found,
+        notes=written.notes,
     )
+
+
+def write_sheet(
+    path: Path,
+    spec: AssignmentSpec,
+    results: Sequence[SubmissionResult],
+    found: classlist.ClassList | None,
+) -> None:
+    """``--manual-sheet``: the marking sheet of every student whose result counts."""
+    counting = found.counting() if found is not None else None
+    chosen = [r for r in results if counting is None or r.student_id in counting]
+    names = {sid: e.name for sid, e in (counting or {}).items()}
+    write_text_atomic(Path(path), manual.sheet(spec, chosen, names))
 
 
 def collect(out: Path, spec: AssignmentSpec, ids: Sequence[str]) -> list[SubmissionResult]:

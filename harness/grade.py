@@ -14,6 +14,7 @@ import sys
 import warnings
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     # Run as a script: make the project importable, and use its virtual environment
@@ -174,15 +175,71 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
 )
 @click.option(
     "--id-column",
-    default="id",
-    show_default=True,
-    help="Header of grades.csv's id column, as your course system wants it.",
+    default=None,
+    help="Header of grades.csv's id column (default: id). Remembered in OUT/run.json.",
 )
 @click.option(
     "--scale",
     type=float,
     default=None,
-    help="Rescale grades.csv so full marks are this (e.g. 100); default: the points.",
+    help="Rescale the gradebook files so full marks are this (e.g. 100); default: the points. "
+    "Remembered in OUT/run.json.",
+)
+@click.option(
+    "--roster",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The class list as your course system exports it (Moodle or Canvas gradebook export, "
+    "Blackboard Grade Center download, Gradescope roster, or a CSV with id,name,email).",
+)
+@click.option(
+    "--export",
+    "export",
+    multiple=True,
+    type=click.Choice(["plain", "moodle", "canvas", "blackboard", "gradescope-csv", "all"]),
+    help="Gradebook file(s) to write (repeatable; default: plain, i.e. grades.csv).",
+)
+@click.option(
+    "--grade-columns",
+    type=click.Choice(["total", "parts", "items"]),
+    default=None,
+    help="Grade columns of the exports: the total (default), one per part, or the automatic "
+    "points per part and each manual item. Never both, so nothing counts twice.",
+)
+@click.option(
+    "--lms-column",
+    default=None,
+    help="The roster's grade column for this assignment (default: the one named like it).",
+)
+@click.option(
+    "--deadline",
+    default=None,
+    metavar="ISO-TIME",
+    help="Submissions after it are late, e.g. 2026-05-08T23:59 (default: the spec's [late]).",
+)
+@click.option(
+    "--late-policy",
+    default=None,
+    metavar="POLICY",
+    help="none, N%/day (off the automatic points), cap N% or zero (default: none).",
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice(["newest", "all"]),
+    default=None,
+    help="Two ZIPs for one student: grade the newest only (default), or all (only the newest "
+    "reaches the gradebook).",
+)
+@click.option(
+    "--forget-settings",
+    is_flag=True,
+    help="Ignore the settings stored in OUT/run.json by earlier runs.",
+)
+@click.option(
+    "--manual-sheet",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a marking sheet (every student, every manual item) to fill in for --manual.",
 )
 @click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
 def cli(
@@ -201,21 +258,43 @@ def cli(
     keep_work: bool,
     manual_scores: Path | None,
     reports_only: bool,
-    id_column: str,
+    id_column: str | None,
     scale: float | None,
+    roster: Path | None,
+    export: tuple[str, ...],
+    grade_columns: str | None,
+    lms_column: str | None,
+    deadline: str | None,
+    late_policy: str | None,
+    duplicates: str | None,
+    forget_settings: bool,
+    manual_sheet: Path | None,
     list_assignments: bool,
 ) -> None:
     """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
     OUT/<id>/results.json (Gradescope format), OUT/<id>/report.html, OUT/index.html
     and OUT/grades.csv."""
     console = Console(stderr=False)
+    options: dict[str, Any] = {
+        "id_column": id_column,
+        "scale": scale,
+        "roster": roster,
+        "exports": export,
+        "grade_columns": grade_columns,
+        "lms_column": lms_column,
+        "deadline": deadline,
+        "late_policy": late_policy,
+        "duplicates": duplicates,
+        "forget_settings": forget_settings,
+        "manual_sheet": manual_sheet,
+    }
     if list_assignments:
         _list(console)
         sys.exit(ExitCode.OK)
     if reports_only:
         if assignment is None:
             raise click.UsageError("give --assignment with --reports-only")
-        _reports_only(console, assignment, out, id_column, scale, manual_scores)
+        _reports_only(console, assignment, out, manual_scores, options)
     if submissions is None or assignment is None:
         raise click.UsageError(
             "give the SUBMISSIONS folder and --assignment (or --list-assignments)"
@@ -268,9 +347,8 @@ def cli(
                     accept_misnamed=accept_misnamed,
                     keep_work=keep_work,
                     manual_scores=manual_scores,
-                    id_column=id_column,
-                    scale=scale,
                     on_event=on_event,
+                    **options,
                 )
     except UsageError as exc:
         console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
@@ -279,6 +357,7 @@ def cli(
         console.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.HARNESS_ERROR)
     _summary(console, batch)
+    _class_list(console, batch)
     if "local" in batch.sandbox:
         console.print(f"[bold red]{LOCAL_WARNING}[/]")
     console.print(f"sandbox: {batch.sandbox}")
@@ -286,7 +365,7 @@ def cli(
         console.print(f"[dim]auto did not pick Docker: {docker_unavailable_reason()}[/]")
     console.print(
         f"graded {len(batch.graded_now)}, unchanged and skipped {len(batch.skipped)}; "
-        f"results in [bold]{out.resolve()}[/] (index.html, grades.csv, <id>/report.html, "
+        f"results in [bold]{out.resolve()}[/] (index.html, {_files(batch)}, <id>/report.html, "
         "<id>/results.json)"
     )
     if batch.report_error:
@@ -304,13 +383,62 @@ def cli(
     sys.exit(ExitCode.OK)
 
 
+def _files(batch: api.BatchResult) -> str:
+    exported = batch.settings.exports if batch.settings else ("plain",)
+    return ", ".join([api.exports.FILES[e] for e in exported] + ["summary.csv"])
+
+
+def _class_list(console: Console, batch: api.BatchResult) -> None:
+    """The settings reused, and every list a person must see: missing students,
+    unmatched and superseded files, late submissions, notes on the exports."""
+    if batch.reused:
+        console.print(
+            f"[cyan]settings of the earlier run (OUT/run.json): {'; '.join(batch.reused)}[/] "
+            "(give an option to change it, --forget-settings to drop them all)",
+            soft_wrap=True,
+        )
+    found = batch.class_list
+    if found is not None:
+        for e in found.unmatched:
+            closest = f"; closest: {'; '.join(e.candidates)}" if e.candidates else ""
+            console.print(
+                f"[yellow]unmatched:[/] {e.file} matches no roster entry (graded as "
+                f"{e.student_id}, not exported){closest}",
+                soft_wrap=True,
+            )
+        for e in found.superseded:
+            console.print(
+                f"[yellow]duplicate:[/] {e.file} ({e.submitted}) superseded by the newer "
+                f"{e.superseded_by}",
+                soft_wrap=True,
+            )
+        if found.missing:
+            shown = ", ".join(f"{k} ({n})" for k, n in found.missing[:20])
+            more = f" and {len(found.missing) - 20} more" if len(found.missing) > 20 else ""
+            console.print(
+                f"[yellow]missing:[/] {len(found.missing)} student(s) of the roster sent "
+                f"nothing: {shown}{more}",
+                soft_wrap=True,
+            )
+    if batch.settings is not None and batch.settings.deadline:
+        table = api.exports.grade_table(batch.spec, batch.results, batch.settings, classlist=found)
+        late = [r for r in table.rows if r.late > 0]
+        if late:
+            console.print(
+                f"[yellow]late:[/] {len(late)} submission(s) after {batch.settings.deadline} "
+                f"(policy {table.policy}): {', '.join(r.student_id for r in late[:20])}",
+                soft_wrap=True,
+            )
+    for note in batch.notes:
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+
+
 def _reports_only(
     console: Console,
     assignment: str,
     out: Path,
-    id_column: str,
-    scale: float | None,
     manual_scores: Path | None,
+    options: dict[str, Any],
 ) -> None:
     try:
         batch = api.grade(
@@ -318,9 +446,8 @@ def _reports_only(
             assignment=assignment,
             out=out,
             reports_only=True,
-            id_column=id_column,
-            scale=scale,
             manual_scores=manual_scores,
+            **options,
         )
     except UsageError as exc:
         console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
@@ -330,8 +457,9 @@ def _reports_only(
             f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True
         )
         sys.exit(ExitCode.HARNESS_ERROR)
+    _class_list(console, batch)
     console.print(
-        f"rebuilt {batch.report.reports} reports, grades.csv and summary.csv from the stored "
+        f"rebuilt {batch.report.reports} reports, {_files(batch)} from the stored "
         f"results in {batch.report.seconds:.1f} s: [bold]{batch.report.index.resolve()}[/]"
     )
     sys.exit(ExitCode.OK)

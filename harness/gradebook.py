@@ -1,32 +1,35 @@
-"""The class's marks as CSV: ``grades.csv`` for a course system, ``summary.csv`` for staff.
+"""The class's marks as files: the exports a course system imports, ``summary.csv`` for staff.
 
-``grades.csv`` holds only what a gradebook import takes: one id column (named as the
-course system wants it: ``--id-column``) and one grade column per part and for the
-total, each the automatic points plus the TA's marks merged so far, optionally
-rescaled so that full marks are ``--scale`` (100 for percentages).  Moodle maps the
-columns in its import dialog; Canvas and Blackboard match a column to an existing
-grade item by its header, or create one, so nothing else is in the file.  A
-submission the harness failed on (``harness_error``) has empty grade cells: no mark
-is imported for our fault.
+``write`` builds one table of grades (``harness.exports.grade_table``) and writes the
+exports the run settings choose (``--export``: ``grades.csv`` always unless another is
+chosen alone, ``grades-moodle.csv``, ``grades-canvas.csv``, ``grades-blackboard.csv``,
+``grades-gradescope.csv``; see ``harness.exports``), then ``summary.csv``.
 
 ``summary.csv`` keeps every detail with columns that never move: ``id, status,
-<part>..., total, max, manual, final, final_max, reason, source``.
+<part>..., total, max, manual, final, final_max, reason, source``, then ``name,
+roster_match, submitted, late, late_penalty``.  ``final`` is the automatic points after
+any late penalty plus the manual marks.  Every ZIP has a row (a superseded duplicate
+with the status ``superseded``) and so has every roster student without one
+(``missing``): nothing is left out.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+from . import exports
+from .classlist import ClassList
+from .lateness import duration, parse_deadline
 from .manual import total as manual_total
-from .results import Status, SubmissionResult
+from .results import SubmissionResult
+from .roster import Roster
+from .runconfig import RunSettings
 from .spec import AssignmentSpec
 from .store import write_text_atomic
 
-GRADES_FILE = "grades.csv"
+GRADES_FILE = exports.FILES["plain"]
 SUMMARY_FILE = "summary.csv"
 
 
@@ -44,92 +47,140 @@ def columns(spec: AssignmentSpec) -> list[str]:
         "final_max",
         "reason",
         "source",
+        "name",
+        "roster_match",
+        "submitted",
+        "late",
+        "late_penalty",
     ]
 
 
-def render(spec: AssignmentSpec, results: Iterable[SubmissionResult]) -> str:
-    """``summary.csv``: every detail, for staff."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns(spec))
-    for r in sorted(results, key=lambda r: r.student_id):
-        writer.writerow(
-            [
-                r.student_id,
-                str(r.status),
-                *[f"{r.part_scores.get(p.key, 0.0):g}" for p in spec.parts],
-                f"{r.score:g}",
-                f"{r.max_score:g}",
-                f"{manual_total(r.manual):g}",
-                f"{r.score + manual_total(r.manual):g}",
-                f"{spec.max_score:g}",
-                r.reason,
-                r.source,
-            ]
-        )
-    return buffer.getvalue()
+def _g(value: float) -> str:
+    return f"{value:g}"
 
 
-def grade_columns(spec: AssignmentSpec, id_column: str = "id") -> list[str]:
-    """The header of ``grades.csv``: the id, then ``<assignment> <part>`` and the total.
-
-    The assignment's name in each header keeps the columns apart in a gradebook that
-    holds several assignments.
-    """
-    return [id_column, *[f"{spec.name} {p.key}" for p in spec.parts], f"{spec.name} total"]
-
-
-def _grade(value: float) -> str:
-    return f"{round(value, 2):g}"
-
-
-def check_options(*, id_column: str, scale: float | None) -> None:
-    """Raise ``UsageError`` for an empty id column name or a scale that is not positive."""
-    if not id_column.strip():
-        raise UsageError("--id-column must not be empty")
-    if scale is not None and not scale > 0:
-        raise UsageError(f"--scale must be positive (got {scale:g})")
-
-
-def render_grades(
+def render(
     spec: AssignmentSpec,
     results: Iterable[SubmissionResult],
     *,
-    id_column: str = "id",
-    scale: float | None = None,
+    settings: RunSettings | None = None,
+    classlist: ClassList | None = None,
+    roster: Roster | None = None,
 ) -> str:
-    """``grades.csv``: an id column and a grade per part and in total (see the module)."""
-    check_options(id_column=id_column, scale=scale)
-    factor = scale / spec.max_score if scale is not None and spec.max_score else 1.0
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(grade_columns(spec, id_column.strip()))
+    """``summary.csv``: every detail, for staff (see the module)."""
+    results = list(results)
+    settings = settings or RunSettings()
+    table = exports.grade_table(spec, results, settings, classlist=classlist, roster=roster)
+    penalties = {r.student_id: r for r in table.rows}
+    entries = classlist.by_id() if classlist is not None else {}
+    students = roster.by_key() if roster is not None else {}
+    deadline = parse_deadline(settings.deadline)
+    rows: list[list[str]] = [columns(spec)]
+    blank_parts = [""] * len(spec.parts)
     for r in sorted(results, key=lambda r: r.student_id):
-        if r.status is Status.HARNESS_ERROR:
-            writer.writerow([r.student_id, *[""] * (len(spec.parts) + 1)])
-            continue
-        parts = [
-            r.part_scores.get(p.key, 0.0)
-            + manual_total([m for m in r.manual if m.get("part") == p.key])
-            for p in spec.parts
-        ]
-        total = r.score + manual_total(r.manual)
-        writer.writerow(
-            [r.student_id, *[_grade(v * factor) for v in parts], _grade(total * factor)]
+        row = penalties.get(r.student_id)
+        entry = entries.get(r.student_id)
+        penalty = row.penalty if row else 0.0
+        late = row.late if row else 0.0
+        match = ""
+        if entry is not None:
+            match = entry.matched or "unmatched" + (
+                f" (closest: {'; '.join(entry.candidates)})" if entry.candidates else ""
+            )
+            if entry.superseded_by:
+                match = f"superseded by {entry.superseded_by}"
+        student = students.get(r.student_id)
+        rows.append(
+            [
+                r.student_id,
+                str(r.status),
+                *[_g(r.part_scores.get(p.key, 0.0)) for p in spec.parts],
+                _g(r.score),
+                _g(r.max_score),
+                _g(manual_total(r.manual)),
+                _g(r.score - penalty + manual_total(r.manual)),
+                _g(spec.max_score),
+                r.reason,
+                r.source,
+                student.display if student else (entry.name if entry else ""),
+                match,
+                entry.submitted if entry else "",
+                duration(late)
+                if late > 0
+                else (
+                    "late (course system)" if entry and entry.lms_late and deadline is None else ""
+                ),
+                _g(penalty) if penalty else "",
+            ]
         )
-    return buffer.getvalue()
+    if classlist is not None:
+        for e in classlist.entries:
+            # With duplicates="all" a superseded file has its own result (and row) above.
+            if e.superseded_by and classlist.duplicates != "all":
+                rows.append(
+                    [
+                        e.student_id,
+                        "superseded",
+                        *blank_parts,
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        e.file,
+                        e.name,
+                        f"superseded by {e.superseded_by}",
+                        e.submitted,
+                        "",
+                        "",
+                    ]
+                )
+        for key, name in classlist.missing:
+            rows.append(
+                [
+                    key,
+                    "missing",
+                    *blank_parts,
+                    "",
+                    "",
+                    "",
+                    "",
+                    _g(spec.max_score),
+                    "no submission",
+                    "",
+                    name,
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+    return exports.csv_text(rows)
+
+
+@dataclass(frozen=True)
+class Written:
+    files: tuple[str, ...]
+    notes: tuple[str, ...]  #: what a person must know about the exports
 
 
 def write(
     out: Path,
     spec: AssignmentSpec,
-    results: Iterable[SubmissionResult],
+    results: Sequence[SubmissionResult],
     *,
-    id_column: str = "id",
-    scale: float | None = None,
-) -> None:
-    """Write ``out/grades.csv`` and ``out/summary.csv``."""
-    results = list(results)
-    grades = render_grades(spec, results, id_column=id_column, scale=scale)
-    write_text_atomic(out / GRADES_FILE, grades)
-    write_text_atomic(out / SUMMARY_FILE, render(spec, results))
+    settings: RunSettings | None = None,
+    classlist: ClassList | None = None,
+    roster: Roster | None = None,
+) -> Written:
+    """Write the chosen exports and ``out/summary.csv``."""
+    settings = (settings or RunSettings()).check()
+    table = exports.grade_table(spec, results, settings, classlist=classlist, roster=roster)
+    notes = exports.write_all(out, table)
+    write_text_atomic(
+        out / SUMMARY_FILE,
+        render(spec, results, settings=settings, classlist=classlist, roster=roster),
+    )
+    files = tuple(exports.FILES[s] for s in settings.exports) + (SUMMARY_FILE,)
+    return Written(files=files, notes=tuple(notes))

@@ -6,8 +6,11 @@
   and open), the evidence the checks recorded (figures embedded, curves drawn from
   numbers), mismatches as tables, forbidden-API uses with their code, the manual
   items, the student's captured output (escaped, truncated) and how it was run;
-* ``OUT/index.html``: every submission in a sortable table, the ones not graded with
-  their reason, a score histogram, each check's pass rate and the commonest failures.
+* ``OUT/index.html``: every submission in a sortable table, each zero with its reason
+  ("crashed at import: ...", "ran out of memory", "timed out"), a student-by-check matrix
+  (sortable, with a filter), the roster's missing students, the unmatched and superseded
+  files and the late submissions, a score histogram, each check's pass rate and the
+  commonest failures.
 
 Each page is one self-contained file (inline styles, images as data URIs, no request
 to any other host).  The steps: ``view`` (results -> plain data), ``plots``
@@ -25,7 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import exports
+from ..classlist import ClassList
 from ..results import SubmissionResult
+from ..roster import Roster
+from ..runconfig import RunSettings
 from ..spec import AssignmentSpec
 from ..store import write_text_atomic
 from . import plots, render, view
@@ -38,11 +45,30 @@ __all__ = [
     "INDEX_FILE",
     "REPORT_FILE",
     "BuildSummary",
+    "ClassContext",
     "build",
     "index_page",
     "student_page",
     "write_student",
 ]
+
+
+@dataclass(frozen=True)
+class ClassContext:
+    """What the run knows beyond the results: its settings, the class list, the roster."""
+
+    settings: RunSettings | None = None
+    classlist: ClassList | None = None
+    roster: Roster | None = None
+
+    def table(self, spec: AssignmentSpec, results: Sequence[SubmissionResult]) -> exports.Table:
+        return exports.grade_table(
+            spec,
+            results,
+            self.settings or RunSettings(),
+            classlist=self.classlist,
+            roster=self.roster,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,10 +86,13 @@ def student_page(
     cache: plots.FigureCache,
     *,
     generated: str,
+    late: str = "",
 ) -> str:
     """The HTML of one submission's report."""
     return render.render(
-        "student.html.j2", generated=generated, s=view.student_view(result, spec, out, cache)
+        "student.html.j2",
+        generated=generated,
+        s=view.student_view(result, spec, out, cache, late=late),
     )
 
 
@@ -74,13 +103,15 @@ def write_student(
     *,
     cache: plots.FigureCache | None = None,
     generated: str | None = None,
+    late: str = "",
 ) -> Path | None:
     """Write ``out/<id>/report.html``; None when the submission has no folder in ``out``."""
     folder = out / result.student_id
     if not folder.is_dir():
         return None
     cache = cache or plots.FigureCache(out / CACHE_DIR)
-    page = student_page(result, spec, out, cache, generated=generated or render.timestamp())
+    stamp = generated or render.timestamp()
+    page = student_page(result, spec, out, cache, generated=stamp, late=late)
     write_text_atomic(folder / REPORT_FILE, page)
     return folder / REPORT_FILE
 
@@ -92,13 +123,14 @@ def index_page(
     *,
     reports: set[str],
     generated: str,
+    table: exports.Table | None = None,
 ) -> str:
     """The HTML of the class summary."""
     return render.render(
         "index.html.j2",
         generated=generated,
         script=True,
-        c=view.class_view(results, spec, reports=reports, cache=cache),
+        c=view.class_view(results, spec, reports=reports, cache=cache, table=table),
     )
 
 
@@ -109,10 +141,13 @@ def build(
     *,
     generated: str | None = None,
     jobs: int = 1,
+    context: ClassContext | None = None,
 ) -> BuildSummary:
     """Write every submission's report and the class summary under ``out``."""
     started = time.perf_counter()
     stamp = generated or render.timestamp()
+    table = (context or ClassContext()).table(spec, results)
+    late = {row.student_id: view.late_text(row, table) for row in table.rows}
     # First find the figures not drawn yet and draw them (in ``jobs`` processes when
     # there are many), then write the pages from the cache.
     cache = plots.FigureCache(out / CACHE_DIR, defer=True)
@@ -124,10 +159,12 @@ def build(
     cache.defer = False
     written: set[str] = set()
     for result in results:
-        if write_student(out, spec, result, cache=cache, generated=stamp):
+        late_note = late.get(result.student_id, "")
+        if write_student(out, spec, result, cache=cache, generated=stamp, late=late_note):
             written.add(result.student_id)
     index = out / INDEX_FILE
-    write_text_atomic(index, index_page(results, spec, cache, reports=written, generated=stamp))
+    page = index_page(results, spec, cache, reports=written, generated=stamp, table=table)
+    write_text_atomic(index, page)
     cache.prune()
     return BuildSummary(
         index=index,

@@ -18,6 +18,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..exports import Row as GradeRow
+from ..exports import Table as GradeTable
 from ..manual import entries as manual_entries
 from ..manual import total as manual_total
 from ..results import NEEDS_REVIEW, CheckStatus, Status, SubmissionResult
@@ -424,7 +426,9 @@ def limits_text(limits: Mapping[str, Any]) -> str:
         if key not in limits:
             continue
         value = limits[key]
-        if unit == "bytes":
+        if value is None:  # a non-finite limit, written as null (results.json is strict)
+            shown.append(f"{label}: none")
+        elif unit == "bytes":
             shown.append(f"{label} {_fmt_bytes(value)}")
         elif unit == "s":
             shown.append(f"{label} {float(value):g} s")
@@ -448,8 +452,14 @@ def fallbacks(result: SubmissionResult) -> list[str]:
 
 
 def student_view(
-    result: SubmissionResult, spec: AssignmentSpec, out: Path, cache: plots.FigureCache
+    result: SubmissionResult,
+    spec: AssignmentSpec,
+    out: Path,
+    cache: plots.FigureCache,
+    *,
+    late: str = "",
 ) -> StudentView:
+    """One submission's page; ``late``: what its lateness costs (``late_text``)."""
     evidence_dir = out / result.student_id / "evidence"
     checks_failed: list[CheckView] = []
     checks_passed: list[CheckView] = []
@@ -515,6 +525,7 @@ def student_view(
         ("limits", limits_text(result.limits)),
         ("time taken", f"{result.execution_time:.1f} s"),
         ("flags", ", ".join(result.flags)),
+        ("late", late),
     ]
     return StudentView(
         assignment=spec.title,
@@ -527,7 +538,8 @@ def student_view(
         final_max=spec.max_score,
         manual_pending=sum(1 for m in manual if m.get("score") is None),
         parts=tuple(parts),
-        summary=tuple(line for line in result.output.splitlines() if line.strip()),
+        summary=tuple(line for line in result.output.splitlines() if line.strip())
+        + ((late[0].upper() + late[1:] + ".",) if late else ()),
         fallbacks=tuple(fallbacks(result)),
         figures=tuple(figures),
         failed=tuple(checks_failed),
@@ -559,8 +571,22 @@ class Row:
     manual: float
     final: float
     time: float
-    note: str  #: first line of the summary, for submissions not fully graded
+    note: str  #: why: a zero's cause, a timeout, a flag for review
     reason: str  #: the whole summary, for the not-graded list
+    badge: str = ""  #: the badge's class: the status, or "zero" for a graded 0
+    name: str = ""  #: the student's name, from the roster
+    late: str = ""  #: how late, and what it cost
+    checks: tuple[str, ...] = ()  #: per check of the matrix: "pass", "fail" or "" (not run)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A line of the class page's lists: missing, unmatched, superseded, late."""
+
+    student_id: str
+    name: str
+    detail: str
+    href: str = ""
 
 
 @dataclass(frozen=True)
@@ -600,9 +626,51 @@ class ClassView:
     failures: tuple[CommonFailure, ...]
     generated: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    matrix: tuple[tuple[str, str], ...] = ()  #: (number, name) of each check, the columns
+    missing: tuple[Listed, ...] = ()
+    unmatched: tuple[Listed, ...] = ()
+    superseded: tuple[Listed, ...] = ()
+    late: tuple[Listed, ...] = ()
+    roster: str = ""  #: the roster's file name and system, if there is one
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+_IMPORT_CRASH = re.compile(r"^while importing (?P<file>\S+), your code raised (?P<error>.*)$")
+
+
+def why(result: SubmissionResult) -> str:
+    """Why a submission scored what it did, in a line: for a zero, a timeout, a submission
+    not graded; "" for a graded one with points (its checks say the rest)."""
+    first = next((line.strip() for line in result.output.splitlines() if line.strip()), "")
+    if result.status in (Status.NOT_GRADED, Status.HARNESS_ERROR):
+        return first or result.reason
+    if "out_of_memory" in result.flags:
+        return "ran out of memory" + (f": {first}" if first else "")
+    if result.status is Status.TIMEOUT:
+        return "timed out" + (f": {first}" if first else "")
+    if result.score > 0 or not result.checks:
+        return "flagged for a TA's review (see the report)" if NEEDS_REVIEW in result.flags else ""
+    failed = [c for c in result.checks if c.status is CheckStatus.FAILED and c.output.strip()]
+    if not failed:
+        return "no check passed"
+    lines = Counter(next(x.strip() for x in c.output.splitlines() if x.strip()) for c in failed)
+    line, count = lines.most_common(1)[0]
+    crash = _IMPORT_CRASH.match(line)
+    if crash:
+        return f"crashed at import ({crash['file']}): {crash['error']}"
+    kinds = {str(c.extra.get("kind", "")) for c in failed}
+    if kinds == {"timeout"}:
+        return f"timed out: {line}"
+    return line if count > 1 or len(failed) == 1 else f"no check passed; first: {line}"
+
+
+def late_text(row: GradeRow, table: GradeTable) -> str:
+    """How late a submission is and what that costs, or "" if on time."""
+    if row.late > 0:
+        return table.policy.describe(row.result.score, table.spec.auto_max_score, row.late)
+    if row.entry is not None and row.entry.lms_late and table.settings.deadline is None:
+        return f"marked late by {row.entry.lms} (give --deadline to apply a late policy)"
+    return ""
 
 
 def failure_key(message: str) -> str:
@@ -618,28 +686,46 @@ def class_view(
     reports: set[str],
     cache: plots.FigureCache,
     top_failures: int = 12,
+    table: GradeTable | None = None,
 ) -> ClassView:
+    grade_rows = {row.student_id: row for row in table.rows} if table is not None else {}
+    matrix: dict[str, tuple[str, str]] = {}
+    for r in results:
+        for c in r.checks:
+            matrix.setdefault(c.number or c.name, (c.number, c.name))
+    columns = sorted(matrix.items(), key=lambda kv: _order(kv[1][0]))
     rows = []
     for r in sorted(results, key=lambda r: r.student_id):
         manual = manual_total(r.manual)
+        grade_row = grade_rows.get(r.student_id)
+        penalty = grade_row.penalty if grade_row else 0.0
+        cells = {c.number or c.name: c.status is CheckStatus.PASSED for c in r.checks}
+        entry = table.classlist.by_id().get(r.student_id) if table and table.classlist else None
         rows.append(
             Row(
                 student_id=r.student_id,
                 href=f"{r.student_id}/report.html" if r.student_id in reports else "",
                 status=str(r.status),
-                status_label=STATUS_LABELS[r.status],
+                status_label="graded: 0"
+                if r.status is Status.GRADED and r.score == 0 and r.max_score > 0
+                else STATUS_LABELS[r.status],
                 parts=tuple(r.part_scores.get(p.key, 0.0) for p in spec.parts),
                 score=r.score,
                 max_score=r.max_score,
                 manual=manual,
-                final=r.score + manual,
+                final=r.score - penalty + manual,
                 time=r.execution_time,
-                note=(r.output.splitlines() or [r.reason])[0]
-                if r.status != Status.GRADED
-                else (
-                    "flagged for a TA's review (see the report)" if NEEDS_REVIEW in r.flags else ""
-                ),
+                note=why(r),
                 reason=r.output or r.reason,
+                badge="zero"
+                if r.status is Status.GRADED and r.score == 0 and r.max_score > 0
+                else str(r.status),
+                name=(grade_row.student.display if grade_row and grade_row.student else "")
+                or (entry.name if entry else ""),
+                late=late_text(grade_row, table) if grade_row and table else "",
+                checks=tuple(
+                    ("pass" if cells[key] else "fail") if key in cells else "" for key, _ in columns
+                ),
             )
         )
     graded = [r for r in results if r.status in (Status.GRADED, Status.TIMEOUT)]
@@ -673,7 +759,10 @@ def class_view(
     median = None
     if scores:
         median = scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2
+    lists = _lists(table, {row.student_id: row for row in rows})
     return ClassView(
+        matrix=tuple(v for _, v in columns),
+        **lists,
         assignment=spec.title,
         name=spec.name,
         parts=tuple(
@@ -702,6 +791,49 @@ def class_view(
             for message, checks, students in common
         ),
     )
+
+
+def _lists(table: GradeTable | None, rows: Mapping[str, Row]) -> dict[str, Any]:
+    """The class page's lists: missing students, unmatched and superseded files, late ones."""
+    if table is None:
+        return {}
+    found = table.classlist
+    roster = table.roster
+    missing = (
+        tuple(Listed(key, name, "no submission") for key, name in found.missing) if found else ()
+    )
+    if not found and roster is not None:
+        missing = tuple(Listed(s.key, s.display, "no submission") for s in table.missing())
+    unmatched = tuple(
+        Listed(
+            e.student_id,
+            "",
+            f"{e.file}: matches no roster entry"
+            + (f"; closest: {'; '.join(e.candidates)}" if e.candidates else "")
+            + " (graded, never exported)",
+            rows[e.student_id].href if e.student_id in rows else "",
+        )
+        for e in (found.unmatched if found else ())
+    )
+    superseded = tuple(
+        Listed(
+            e.student_id,
+            e.name,
+            f"{e.file} ({e.submitted}, from {e.submitted_from}) is superseded by the newer "
+            f"{e.superseded_by}",
+        )
+        for e in (found.superseded if found else ())
+    )
+    late = tuple(Listed(r.student_id, r.name, r.late, r.href) for r in rows.values() if r.late)
+    return {
+        "missing": missing,
+        "unmatched": unmatched,
+        "superseded": superseded,
+        "late": late,
+        "roster": f"{Path(roster.path).name} ({roster.system}, {len(roster.students)} students)"
+        if roster
+        else "",
+    }
 
 
 def _order(number: str) -> tuple[int, ...]:

@@ -31,4 +31,15 @@
       });
     });
   });
+  // An input with data-filter="<table id>" hides the rows that do not contain its text.
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var table = document.getElementById(input.getAttribute("data-filter"));
+    if (!table) { return; }
+    input.addEventListener("input", function () {
+      var words = input.value.trim().toLowerCase();
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        row.hidden = words !== "" && row.textContent.toLowerCase().indexOf(words) < 0;
+      });
+    });
+  });
 })();
