@@ -8,10 +8,12 @@ and checks that they render without errors and without a single request.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import os
+import re
 import shutil
 import zipfile
 from html.parser import HTMLParser
@@ -719,3 +721,48 @@ def test_pages_render_in_chromium_without_errors_or_requests(graded, browser, tm
     assert load.exceptions == [] and load.errors == [], load
     _no_requests_but_itself(load)
     assert (shots / "index.png").stat().st_size > 10_000
+
+
+def test_one_students_numbers_never_stop_the_reports(tmp_path):
+    """A loss of 1.7e308 (finite) cannot be drawn: its figure becomes a note on that page,
+    a page that cannot be built at all becomes a plain one, and the class page comes out."""
+    spec = find_assignment("tiny-rnn")
+    huge = plots.series(
+        figure="loss", title="Loss", x="step", y="loss", label="yours",
+        points=[(0, 1.7e308), (1, -1.7e308), (2, 1.7e308)],
+    )  # fmt: skip
+    bad_curve = {
+        "kind": "table", "name": "training", "title": "Training",
+        "columns": ["step", "loss"], "rows": [[0, 1.7e308], [1, -1.7e308], [2, 1e308]],
+    }  # fmt: skip
+    results = []
+    for sid, evidence in (
+        ("huge", [{"kind": "data", "name": "loss", "value": huge}, bad_curve]),
+        ("broken", [{"kind": "table", "name": "t", "columns": 5, "rows": "x"}]),
+        ("fine", []),
+    ):
+        (tmp_path / sid).mkdir()
+        results.append(
+            _result(sid, Status.GRADED, 1, {"files": 1, "rnn": 0}).replace(
+                checks=(_check("trains", "1", False, output="diverged", evidence=evidence),)
+            )
+        )
+    built = report.build(tmp_path, spec, results)
+    assert built.reports == 3 and built.index.is_file()
+    pages = {sid: (tmp_path / sid / "report.html").read_text() for sid in ("huge", "broken")}
+    drawn = [
+        base64.b64decode(image)
+        for image in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", pages["huge"])
+    ]
+    assert drawn and all(b"could not be drawn" in svg for svg in drawn)
+    assert "could not be built" in pages["broken"] and "1 / 10" in pages["broken"]
+    index = built.index.read_text()
+    assert all(f"{sid}/report.html" in index for sid in ("huge", "broken", "fine"))
+
+
+def test_a_figure_that_cannot_be_drawn_says_so_in_its_place():
+    def explode() -> bytes:
+        raise ValueError("Axis limits cannot be NaN or Inf \x1b[31m")
+
+    svg = plots._draw(explode).decode()
+    assert svg.startswith("<svg") and "could not be drawn" in svg and "\x1b" not in svg

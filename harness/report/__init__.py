@@ -23,6 +23,7 @@ results without grading.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,6 +117,28 @@ def write_student(
     return folder / REPORT_FILE
 
 
+def write_fallback(out: Path, result: SubmissionResult, exc: BaseException) -> Path | None:
+    """A plain page for a submission whose report could not be built: its score and why."""
+    from html import escape
+
+    from ..text import printable
+
+    folder = out / result.student_id
+    if not folder.is_dir():
+        return None
+    reason = escape(printable(f"{type(exc).__name__}: {exc}")[:500])
+    page = (
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        f"<title>{escape(printable(result.student_id))}</title>"
+        f"<h1>{escape(printable(result.student_id))}: {result.score:g} / {result.max_score:g}</h1>"
+        f"<p>Status: {escape(str(result.status))}. The full report could not be built from "
+        f"this submission's recorded values ({reason}); results.json beside this page holds "
+        "every check's verdict and message.</p></html>"
+    )
+    write_text_atomic(folder / REPORT_FILE, page)
+    return folder / REPORT_FILE
+
+
 def index_page(
     results: Sequence[SubmissionResult],
     spec: AssignmentSpec,
@@ -153,14 +176,20 @@ def build(
     cache = plots.FigureCache(out / CACHE_DIR, defer=True)
     for result in results:
         if (out / result.student_id).is_dir():
-            view.student_view(result, spec, out, cache)
+            # A page that cannot be built fails again below, where it gets its fallback.
+            with contextlib.suppress(Exception):
+                view.student_view(result, spec, out, cache)
     view.class_view(results, spec, reports=set(), cache=cache)
     cache.draw_pending(jobs)
     cache.defer = False
     written: set[str] = set()
     for result in results:
         late_note = late.get(result.student_id, "")
-        if write_student(out, spec, result, cache=cache, generated=stamp, late=late_note):
+        try:
+            page = write_student(out, spec, result, cache=cache, generated=stamp, late=late_note)
+        except Exception as exc:  # noqa: BLE001 - one student's data never stops the others
+            page = write_fallback(out, result, exc)
+        if page:
             written.add(result.student_id)
     index = out / INDEX_FILE
     page = index_page(results, spec, cache, reports=written, generated=stamp, table=table)

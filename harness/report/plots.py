@@ -323,7 +323,27 @@ def image_grid(images: Any, *, rows: int, cols: int, title: str = "") -> Any:
 
 
 def _draw(draw: Callable[[], bytes]) -> bytes:
-    return draw()
+    # The numbers come from a student (a loss of 1.7e308, say): a figure that cannot be
+    # drawn becomes a note in its place, and every other figure and page still comes out.
+    try:
+        return draw()
+    except Exception as exc:  # noqa: BLE001 - any failure of matplotlib on student data
+        return failed_figure(f"{type(exc).__name__}: {exc}")
+
+
+def failed_figure(reason: str) -> bytes:
+    """A small SVG that says a figure could not be drawn, and why."""
+    from xml.sax.saxutils import escape
+
+    from ..text import printable
+
+    text = escape(printable(reason)[:160])
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="520" height="40" role="img">'
+        '<rect width="520" height="40" fill="#fdf2f2" stroke="#c0392b"/>'
+        '<text x="10" y="24" font-family="sans-serif" font-size="12" fill="#7b241c">'
+        f"This figure could not be drawn from the recorded values ({text})</text></svg>"
+    ).encode()
 
 
 class FigureCache:
@@ -355,7 +375,7 @@ class FigureCache:
         if self.defer:
             self.pending[name] = draw
             return b""
-        data = draw()
+        data = _draw(draw)
         self.drawn += 1
         write_bytes_atomic(path, data)
         return data
@@ -370,7 +390,7 @@ class FigureCache:
             with ProcessPoolExecutor(min(jobs, len(draws)), mp_context=context) as pool:
                 images = list(pool.map(_draw, draws, chunksize=8))
         else:
-            images = [draw() for draw in draws]
+            images = [_draw(draw) for draw in draws]
         for name, data in zip(names, images, strict=True):
             write_bytes_atomic(self.folder / name, data)
         self.drawn += len(images)
