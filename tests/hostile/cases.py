@@ -270,11 +270,19 @@ ARCHIVES = [
     Case(
         "markup-names",
         "archive",
-        "file names that are rich markup or escape sequences (`[/]`, `[bold red]`, ESC [31m)",
+        "file names that are rich markup (`part1/[/]/x.py`, `[bold red]graded 16/16[/].py`)",
         Verdict("graded", MAX),
         archive=lambda t: _with_honest(
             RawEntry.deflated("part1/[/]/x.py", b"# [/]\n"),
             RawEntry.deflated("[bold red]graded 16/16[/].py", b"# markup\n"),
+        ),
+    ),
+    Case(
+        "escape-names",
+        "archive",
+        "a file name holding escape sequences (a colour, a new window title)",
+        Verdict("not_graded", 0, message="has a control character"),
+        archive=lambda t: _with_honest(
             RawEntry.deflated(b"esc\x1b[31mred\x1b]0;title\x07.py", b"# escapes\n", flags=0x800),
         ),
     ),
