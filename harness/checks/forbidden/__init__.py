@@ -50,11 +50,10 @@ the files and notebooks.  Names with a leading underscore are private to the pac
 from __future__ import annotations
 
 import ast
-import json
-import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from ...runtime.notebook import CELL_FLAGS, Cell, read_notebook
 from .dynamic import _Analyser
 from .names import _Matcher, _Names, alias_tables
 from .uses import SUSPICIOUS, Use, describe
@@ -65,47 +64,24 @@ __all__ = ["SUSPICIOUS", "Use", "alias_tables", "describe", "find_forbidden", "f
 _RECURSION = 10_000  # recursion limit while analysing (deeply nested expressions)
 
 
-def _parse(source: str, label: str) -> ast.Module | None:
+def _parse(source: str, label: str, flags: int = 0) -> ast.Module | None:
     try:
         with _quiet():
-            return ast.parse(source, filename=label)
+            tree = compile(
+                source, label, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True
+            )
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    assert isinstance(tree, ast.Module)
+    return tree
 
 
-_MAGIC = re.compile(
-    r"^\s*(?:[%!]|[A-Za-z_][\w.,\s\[\]]*?=\s*[%!]|\?{1,2}[\w.]+\s*$|[\w.]+\?{1,2}\s*$)"
-)
-
-
-def _cells(text: str) -> Iterator[tuple[int, str]]:
+def _cells(text: str, path: str) -> list[Cell]:
+    """A notebook's code cells, read as IPython would run them (none if unreadable)."""
     try:
-        notebook = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        return
-    cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    if not isinstance(cells, list):
-        return
-    for index, cell in enumerate(cells):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        raw = cell.get("source", "")
-        source = "".join(str(p) for p in raw) if isinstance(raw, list) else str(raw)
-        yield index, source.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _parse_cell(source: str, label: str) -> ast.Module | None:
-    tree = _parse(source, label)
-    if tree is not None or source.lstrip().startswith("%%"):
-        return tree
-    # IPython-only lines (magics, shell escapes, help) are blanked; line numbers stay put.
-    lines = [
-        (line[: len(line) - len(line.lstrip())] + "pass" if line[:1].isspace() else "")
-        if _MAGIC.match(line)
-        else line
-        for line in source.split("\n")
-    ]
-    return _parse("\n".join(lines), label)
+        return read_notebook(text, filename=path)
+    except ValueError:
+        return []
 
 
 def _analyse(
@@ -123,11 +99,13 @@ def _analyse(
             text = files[path]
             if path.endswith(".ipynb"):
                 scope = _Scope({}, [])
-                for index, source in _cells(text):
-                    label = f"{path} cell {index}"
-                    tree = _parse_cell(source, label)
+                for cell in _cells(text, path):
+                    label = f"{path} cell {cell.index}"
+                    if cell.python is None:  # %%bash and other cells that are not Python
+                        continue
+                    tree = _parse(cell.python, label, CELL_FLAGS)
                     if tree is not None:
-                        lines = source.split("\n")
+                        lines = cell.source.split("\n")  # quoted as the student wrote them
                         _guarded(analyser, _Source(label, lines), tree, scope)
                 _guarded(analyser, _Source(path, []), None, scope)
             elif path.endswith(".py"):
@@ -169,8 +147,9 @@ def find_forbidden(
     """Every confirmed use of a forbidden API in ``files`` (relative path -> source).
 
     ``.py`` files are read as Python, ``.ipynb`` files as notebooks (code cells, in
-    order, sharing their names); other files are ignored, and a file (or cell) that
-    does not parse is skipped.  ``use_torch``: build the alias table from torch
+    order, sharing their names, read by ``harness.runtime.notebook`` as the definitions
+    loader reads them); other files are ignored, and a file (or cell) that does not
+    parse is skipped.  ``use_torch``: build the alias table from torch
     (default: when a forbidden name starts with ``torch``), else from static rules.
     """
     return _order(_analyse(files, forbidden, use_torch).uses.values())
