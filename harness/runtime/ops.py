@@ -12,14 +12,14 @@ import importlib
 import importlib.util
 import io
 import os
-import runpy
 import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import standins
+from . import spy, standins
+from .scripts import run_script
 
 _REPR_LIMIT = 200
 
@@ -147,31 +147,6 @@ def _importable_as(file: Path, module: str) -> bool:
     return (root / relative).resolve() == file
 
 
-def run_script(
-    path: str, argv: list[str] | None = None, module: str | None = None
-) -> dict[str, Any]:
-    """Run a student script as ``__main__`` with ``argv``; the call timeout bounds it.
-
-    With ``module`` (``part1.train``, the file at ``path``), it runs as ``python -m module``
-    would run it, so its relative imports work."""
-    old_argv = sys.argv
-    sys.argv = [path, *(argv or [])]
-    code: Any = 0
-    try:
-        if module:
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
-        else:
-            runpy.run_path(path, run_name="__main__")
-    except SystemExit as exc:
-        code = exc.code if exc.code is not None else 0
-    finally:
-        sys.argv = old_argv
-    return {
-        "exit_code": code if isinstance(code, int) else 1,
-        "message": "" if isinstance(code, int) else str(code),
-    }
-
-
 def signature(obj: Any) -> list[list[Any]]:
     """The parameters of a callable (a class: its constructor's), each as
     [name, kind, has_default] with inspect's kind names; [] when it has no signature."""
@@ -290,20 +265,12 @@ def cuda_requests() -> list[str]:
     return shims.cuda_requests()
 
 
-def run_script_spied(
-    path: str, argv: list[str] | None = None, max_steps: int | None = None
-) -> dict[str, Any]:
-    from . import spy
-
-    return spy.run_script_spied(path, argv, max_steps=max_steps)
-
-
 REGISTRY: dict[str, Callable[..., Any]] = {
     "add_sys_path": add_sys_path,
     "standins_used": standins.used,
     "cpu_only": cpu_only,
     "cuda_requests": cuda_requests,
-    "run_script_spied": run_script_spied,
+    "run_script_spied": spy.run_script_spied,
     "isinstance": is_instance,
     "signature": signature,
     "parameters": parameters,
