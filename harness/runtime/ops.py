@@ -100,7 +100,7 @@ def load(
 ) -> dict[str, Any]:
     """Load a student file as a module: a real import, or its definitions only.
 
-    ``module`` is the dotted name the template gives it (``part1.lstm``); with a
+    ``module`` is the dotted name the template gives it (``part1.model``); with a
     real import the file's package-relative imports then work as they do for the
     student.  ``mode="definitions"`` leaves loops, calls and ``__main__`` blocks unrun.
     """
@@ -141,7 +141,7 @@ def _standin_notes(before: list[str]) -> list[str]:
 
 
 def _importable_as(file: Path, module: str) -> bool:
-    # part1.lstm must live at <a sys.path entry>/part1/lstm.py to be imported by name.
+    # part1.model must live at <a sys.path entry>/part1/model.py to be imported by name.
     relative = Path(*module.split(".")).with_suffix(".py")
     root = Path.cwd().resolve()
     return (root / relative).resolve() == file
@@ -247,7 +247,7 @@ def list_files(root: str = ".") -> list[str]:
 
 
 def add_sys_path(relative: str) -> None:
-    """Make a submission folder importable (``from mnist import ...`` inside part2/)."""
+    """Make a submission folder importable (``from data import ...`` inside part2/)."""
     path = os.path.abspath(relative)
     if path not in sys.path:
         sys.path.insert(1, path)

@@ -1,6 +1,6 @@
 """Find uses of forbidden high-level APIs in a submission's source, without running it.
 
-Assignments forbid e.g. ``torch.nn.LSTM`` so that students write the recurrence
+Assignments forbid e.g. ``torch.nn.GRU`` so that students write the layer
 themselves.  ``find_forbidden`` reads every ``.py`` file and notebook of a
 submission and reports each place where a forbidden name is *reached*: through
 imports and their aliases, attribute chains, names brought in by ``import *``,
@@ -22,12 +22,12 @@ bindings (globals are looked up when a function runs).  A forbidden use is
 reported where the forbidden path is first produced -- the import, the attribute,
 the ``getattr`` call -- not at every later use of a local alias of it (the alias
 was reported where it was made); names from ``import *`` are reported where used.
-Not followed: values kept on objects (``self.m = nn`` then ``self.m.LSTM``) or
+Not followed: values kept on objects (``self.m = nn`` then ``self.m.GRU``) or
 returned from functions, and strings built by code that is not constant-foldable;
 the runtime traps see those.
 
-Different paths to one object are one API: ``torch.nn.modules.rnn.LSTM`` is
-``torch.nn.LSTM``, ``torch.lstm`` is ``torch._VF.lstm``, ``torch._C._nn.linear``
+Different paths to one object are one API: ``torch.nn.modules.rnn.GRU`` is
+``torch.nn.GRU``, ``torch.gru`` is ``torch._VF.gru``, ``torch._C._nn.linear``
 is ``torch.nn.functional.linear``.  The table of these aliases is built from torch
 itself when it can be imported (every module of ``torch.nn``, ``torch``,
 ``torch._C._nn`` and ``torch._VF`` scanned for identical objects), else from

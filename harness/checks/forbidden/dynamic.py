@@ -77,7 +77,7 @@ class _Analyser(_Walker):
                 out.extend(self._call_method(item[1], item[2], args))
             elif item[0] == "path":
                 out.extend(self._call_path(node, item[1], args, keywords, scope))
-            elif item[0] == "attrgetter" and args:  # operator.attrgetter("LSTM")(nn)
+            elif item[0] == "attrgetter" and args:  # operator.attrgetter("GRU")(nn)
                 out.extend(self._getattr(node, args[0], _val(("str", item[1])), offset=None))
         return _cap(out)
 
@@ -109,9 +109,9 @@ class _Analyser(_Walker):
 
         if path == "builtins.getattr":
             return self._getattr(node, arg(0, "") or _NONE, arg(1, "") or _NONE)
-        if path in _GETATTR_LIKE:  # object.__getattribute__(nn, "LSTM")
+        if path in _GETATTR_LIKE:  # object.__getattribute__(nn, "GRU")
             return self._getattr(node, arg(0, "") or _NONE, arg(1, "") or _NONE, offset=0)
-        if path.endswith((".__getattribute__", ".__getattr__")):  # nn.__getattribute__("LSTM")
+        if path.endswith((".__getattribute__", ".__getattr__")):  # nn.__getattribute__("GRU")
             owner = _val(("path", path.rsplit(".", 1)[0]))
             return self._getattr(node, owner, arg(0, "") or _NONE, offset=-1)
         if path == "operator.attrgetter":

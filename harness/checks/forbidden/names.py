@@ -158,7 +158,7 @@ class _Names:
         return result
 
     def canonical(self, path: str) -> str:
-        """One path per object: ``torch.nn.modules.rnn.LSTM.x`` -> ``torch.nn.LSTM.x``."""
+        """One path per object: ``torch.nn.modules.rnn.GRU.x`` -> ``torch.nn.GRU.x``."""
         if path in self._obj:
             return self._obj[path]
         normal = self.module_normal(path)

@@ -20,7 +20,7 @@ _SHOWN = 120  # characters of an expression quoted in ``how``
 # -- abstract values ------------------------------------------------------------------
 # An abstract value is a tuple tagged by its first item:
 #   ("path", "torch.nn")      the object at that dotted path (module, class, function)
-#   ("str", "LSTM") ("int", 3) ("bytes", b"..")   a constant
+#   ("str", "GRU") ("int", 3) ("bytes", b"..")     a constant
 #   ("seq", (abs, ...))       a tuple or list of single-valued constants
 #   ("code",)                 a code object compiled from a constant string (already read)
 #   ("meth", abs, "join")     a method of a constant, e.g. "".join

@@ -121,7 +121,7 @@ class _Walker:
         self, node: ast.AST, path: str, base: str | None, how: str | Callable[[], str]
     ) -> None:
         """Report ``path`` if it is forbidden, unless ``base`` (where it came from) was
-        already that same forbidden name (``L.forward`` after ``L = nn.LSTM``)."""
+        already that same forbidden name (``L.forward`` after ``L = nn.GRU``)."""
         found = self.matcher.match(path)
         if found is None:
             return
@@ -423,7 +423,7 @@ class _Walker:
         return _NONE
 
     def ev_Attribute(self, node: ast.Attribute, scope: _Scope) -> Val:
-        # A chain (torch._VF.lstm.__call__) is reported once, at its outermost node, for
+        # A chain (torch._VF.gru.__call__) is reported once, at its outermost node, for
         # the most specific forbidden name it reaches; not again when what the chain
         # starts from (an alias made earlier) was itself that forbidden name.
         out: list[Abs] = []
