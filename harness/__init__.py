@@ -1,4 +1,4 @@
-"""Grading harness for deep-learning assignments on recurrent networks and GANs.
+"""Grading harness for deep-learning programming assignments.
 
 The pipeline for one submission is a chain of small steps, each in its own module::
 

@@ -3,11 +3,11 @@
 Students rarely reproduce the template's layout exactly. Their files may sit at the
 top of the ZIP, inside a folder named after them (or several nested folders), next
 to old copies, or inside a ZIP inside the ZIP. ``locate`` maps each template path
-(such as ``part1/lstm.py``) to the file that best plays its role:
+(such as ``part1/model.py``) to the file that best plays its role:
 
 1. the file at the template position under the *root*: the folder holding the most
    required files at their template-relative positions;
-2. otherwise a file whose path ends with the full template path (``*/part1/lstm.py``);
+2. otherwise a file whose path ends with the full template path (``*/part1/model.py``);
 3. otherwise a file with the same base name anywhere;
 4. otherwise a file whose base name differs only in upper/lower case (with a note).
 
@@ -53,7 +53,7 @@ class Layout:
     ambiguous: Mapping[str, tuple[str, ...]]
     notes: tuple[str, ...]  #: plain-English notes for the report
     #: every file considered, as the student sees it; a file inside a nested ZIP
-    #: shows as ``code.zip/part1/lstm.py``
+    #: shows as ``code.zip/part1/model.py``
     contents: tuple[str, ...] = ()
     #: the folder nested ZIPs were unpacked into, which ``materialize`` leaves out
     unpacked_into: Path | None = None
@@ -141,7 +141,7 @@ def _template_paths(paths: Sequence[str], what: str) -> tuple[str, ...]:
             or (pure.as_posix() != path)
         ):
             raise SpecError(
-                f"{what} file {path!r} must be a relative POSIX path such as 'part1/lstm.py'"
+                f"{what} file {path!r} must be a relative POSIX path such as 'part1/model.py'"
             )
     return tuple(dict.fromkeys(paths))
 
@@ -404,7 +404,7 @@ def _missing_message(template: str, contents: Sequence[str]) -> str:
 
 
 def _looks_like(wanted: str, name: str) -> bool:
-    """Whether ``name`` could be the student's version of ``wanted`` (lstm_final.py)."""
+    """Whether ``name`` could be the student's version of ``wanted`` (model_final.py)."""
     # Stems only: the shared ".py" would make any two Python files look alike.
     wanted_stem, wanted_ext = os.path.splitext(wanted.casefold())
     stem, ext = os.path.splitext(name.casefold())

@@ -2,19 +2,23 @@
 
 Students run it from the course repository (it needs nothing but Python 3.8+)::
 
-    python -m harness.pack --assignment palindrome-rnn-lstm --id 12345678 --surname Doe FOLDER
-    python harness/pack.py --assignment char-rnn-lab --id u1234567 [FOLDER] [--out DIR] [--force]
+    python -m harness.pack --assignment NAME --id 12345678 --surname Doe FOLDER
+    python harness/pack.py --assignment NAME --id 12345678 [FOLDER] [--out DIR] [--force]
 
 It checks that the assignment's required files are in FOLDER, zips FOLDER's files
 (leaving out caches, virtual environments, links and files over 20 MB, with a
 warning for each), refuses to overwrite an existing ZIP without ``--force`` and
 prints the path and the list of files.
 
-The name and the required files come from ``graders/<assignment>/assignment.toml``
-(``[submission] filename``, ``filename_example``, ``required``) where that file
-exists, else from ``ASSIGNMENTS`` below. A TOML rule is a regular expression with
-named groups, e.g. ``^(?P<surname>[^-]+)-(?P<id>[0-9]+)\\.zip$``; the name is made
-by putting the student's values into the groups of ``filename_example``.
+The name, the required files and the report's file types come from the assignment's
+spec, ``graders/<assignment>/assignment.toml`` (``[submission] filename``,
+``filename_example``, ``required``, ``report_suffixes``): this tool knows no assignment
+of its own. The rule is a regular expression with named groups, e.g.
+``^(?P<surname>[^-]+)-(?P<id>[0-9]+)\\.zip$``; the name is made by putting the student's
+values into the groups of ``filename_example`` (or, where the example is prose such as
+``Surname-Number.zip``, into the pattern's groups, the rest of it being literal text).
+Where Python is older than 3.11 (no ``tomllib``), a small reader of the ``[submission]``
+table's strings, lists and booleans stands in.
 
 Exit codes: 0 packed, 1 not packed (a missing file, an existing ZIP, ...), 2 bad usage.
 """
@@ -30,33 +34,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-#: The built-in rules, used when the assignment has no graders/<name>/assignment.toml.
-#: filename: the ZIP's name with {id} (and {surname}) to fill in;
-#: required: paths relative to the folder (found deeper too, with a note);
-#: report: suffixes of the written report the hand-out asks for (a warning if none).
-ASSIGNMENTS: dict[str, dict[str, Any]] = {
-    "palindrome-rnn-lstm": {
-        "filename": "{surname}-{id}.zip",
-        "required": ("part1/vanilla_rnn.py", "part1/lstm.py", "part1/train.py", "part1/dataset.py"),
-        "report": (".pdf",),
-    },
-    "palindrome-lstm-gan": {
-        "filename": "{id}_assignment3.zip",
-        "required": ("part1/lstm.py", "part1/train.py", "part1/dataset.py", "part2/my_gan.py"),
-        "report": (".pdf", ".ipynb"),
-    },
-    "recurrent-layers-lm": {
-        "filename": "{id}_assignment3.zip",
-        "required": ("blg561/layer/recurrent_layers.py", "LanguageModelling.ipynb"),
-        "report": (),
-    },
-    "char-rnn-lab": {
-        "filename": "{id}_lab5.zip",
-        "required": ("task2_min_char_rnn.py", "task3_min_char_lstm.py"),
-        "report": (),
-    },
-}
 
 MAX_FILE_BYTES = 20 * 1024**2
 SKIP_DIRS = frozenset(
@@ -99,10 +76,10 @@ class Rule:
     """How one assignment's ZIP is named and what it must hold."""
 
     template: str  # e.g. "{surname}-{id}.zip"
-    required: tuple[str, ...]
-    report: tuple[str, ...] = ()
-    pattern: str | None = None  # the harness's regex, where a spec file gives one
-    source: str = "built-in table"
+    required: tuple[str, ...]  # paths relative to the folder (found deeper too, with a note)
+    report: tuple[str, ...] = ()  # suffixes of the written report asked for (a warning if none)
+    pattern: str | None = None  # the harness's regex, from the spec
+    source: str = ""  # the spec file the rule comes from
 
 
 @dataclass(frozen=True)
@@ -133,58 +110,181 @@ def _template_from_example(pattern: str, example: str) -> str | None:
     return template + example[last:].replace("{", "{{").replace("}", "}}")
 
 
-def _read_submission_table(spec: Path) -> dict[str, Any] | None:
-    """The ``[submission]`` table of a spec file, or None where Python cannot read TOML."""
+def _template_from_pattern(pattern: str) -> str | None:
+    """``^(?P<surname>[A-Za-z]+)-(?P<id>[0-9]+)\\.zip$`` -> ``{surname}-{id}.zip``: each
+    named group becomes a field; None unless everything else is literal text."""
+    body = pattern[1:] if pattern.startswith("^") else pattern
+    if body.endswith("$") and not body.endswith("\\$"):
+        body = body[:-1]
+    template, i = "", 0
+    while i < len(body):
+        char = body[i]
+        if body.startswith("(?P<", i):
+            end = _group_end(body, i)
+            if end is None:
+                return None
+            template += "{" + body[i + 4 : body.index(">", i)] + "}"
+            i = end + 1
+        elif char == "\\" and i + 1 < len(body) and not body[i + 1].isalnum():
+            template += body[i + 1].replace("{", "{{").replace("}", "}}")
+            i += 2
+        elif char.isalnum() or char in "_- ":
+            template += char
+            i += 1
+        else:
+            return None
+    return template
+
+
+def _group_end(text: str, start: int) -> int | None:
+    """Where the group opened at ``start`` closes (escapes and [classes] skipped)."""
+    depth, i, in_class = 0, start, False
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def _read_submission_table(spec: Path) -> dict[str, Any]:
+    """The ``[submission]`` table of a spec file."""
+    text = spec.read_text(encoding="utf-8")
     try:
         import tomllib
-    except ImportError:  # Python < 3.11 has no tomllib: the built-in table must do
-        return None
+    except ImportError:  # Python < 3.11
+        return _submission_table_without_tomllib(text, spec)
     try:
-        table = tomllib.loads(spec.read_text(encoding="utf-8")).get("submission", {})
+        table = tomllib.loads(text).get("submission", {})
     except tomllib.TOMLDecodeError as exc:
         raise PackError(f"{spec} is not valid TOML: {exc}") from None
     return table if isinstance(table, dict) else {}
 
 
+_TABLE_HEADER = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:#.*)?$")
+_TOKEN = re.compile(
+    r"""\s+|\#[^\n]*
+    |(?P<basic>"(?:[^"\\\n]|\\.)*")
+    |(?P<literal>'[^'\n]*')
+    |(?P<word>[A-Za-z0-9_.+-]+)
+    |(?P<punct>[\[\],=])""",
+    re.VERBOSE,
+)
+_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def _submission_table_without_tomllib(text: str, spec: Path) -> dict[str, Any]:
+    """The ``[submission]`` table, read without tomllib: keys set to strings, booleans,
+    integers and (nested, multi-line) lists of them, which is all a spec puts there."""
+    body, inside = [], False
+    for line in text.splitlines():
+        header = _TABLE_HEADER.match(line)
+        if header and not line.lstrip().startswith("[["):
+            inside = header.group(1) == "submission"
+        elif inside:
+            body.append(line)
+    text = "\n".join(body)
+    cannot = PackError(f"{spec}: this Python cannot read its [submission] table; use 3.11+")
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or text.startswith(('"""', "'''"), position):
+            raise cannot
+        position = match.end()
+        if match.lastgroup is not None:
+            tokens.append((match.lastgroup, match.group(match.lastgroup)))
+
+    def value(at: int) -> tuple[Any, int]:
+        kind, token = tokens[at]
+        if kind == "basic":
+            return _unescape(token[1:-1]), at + 1
+        if kind == "literal":
+            return token[1:-1], at + 1
+        if token in ("true", "false"):
+            return token == "true", at + 1
+        if re.fullmatch(r"[+-]?[0-9_]+", token):
+            return int(token.replace("_", "")), at + 1
+        if token != "[":
+            raise ValueError(token)
+        items: list[Any] = []
+        at += 1
+        while tokens[at][1] != "]":
+            item, at = value(at)
+            items.append(item)
+            if tokens[at][1] == ",":
+                at += 1
+        return items, at + 1
+
+    table: dict[str, Any] = {}
+    at = 0
+    try:
+        while at < len(tokens):
+            key, equals = tokens[at][1], tokens[at + 1][1]
+            if equals != "=":
+                raise ValueError(equals)
+            table[key.strip("\"'")], at = value(at + 2)
+    except (IndexError, ValueError):
+        raise cannot from None
+    return table
+
+
+def _unescape(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        escape = match.group(1)
+        if escape[0] in "uU":
+            return chr(int(escape[1:], 16))
+        return _ESCAPES[escape]
+
+    return re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[btnfr\"\\])", one, text)
+
+
+def known_assignments(graders_dir: Path | None = None) -> list[str]:
+    """The assignments with a spec file in the graders folder."""
+    folder = graders_dir or GRADERS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p.parent.name for p in folder.glob("*/assignment.toml"))
+
+
 def load_rule(assignment: str, graders_dir: Path | None = None) -> Rule:
-    """The naming rule and required files of ``assignment``: its spec file, else the table."""
-    builtin = ASSIGNMENTS.get(assignment)
+    """The naming rule, required files and report types of ``assignment``, from its spec."""
     spec = (graders_dir or GRADERS_DIR) / assignment / "assignment.toml"
-    sub = _read_submission_table(spec) if spec.is_file() else None
-    if sub is not None:
-        pattern = sub.get("filename")
-        example = sub.get("filename_example")
-        template = None
-        if isinstance(pattern, str) and isinstance(example, str):
-            template = _template_from_example(pattern, example)
-        if template is None and builtin is not None:
-            template = str(builtin["filename"])
-        if template is None:
-            raise PackError(
-                f"{spec}: [submission] needs a filename pattern and a "
-                "filename_example that matches it, to know how to name the ZIP"
-            )
-        required = sub.get("required")
-        if not isinstance(required, list):
-            required = list(builtin["required"]) if builtin else []
-        report = tuple(builtin["report"]) if builtin else ()
-        return Rule(
-            template=template,
-            required=tuple(str(r) for r in required),
-            report=report,
-            pattern=pattern if isinstance(pattern, str) else None,
-            source=str(spec),
+    if not spec.is_file():
+        known = ", ".join(known_assignments(graders_dir)) or "none"
+        raise PackUsageError(f"unknown assignment {assignment!r}: no {spec} (known: {known})")
+    sub = _read_submission_table(spec)
+    pattern = sub.get("filename")
+    example = sub.get("filename_example")
+    template = None
+    if isinstance(pattern, str) and isinstance(example, str):
+        template = _template_from_example(pattern, example)
+    if template is None and isinstance(pattern, str):
+        template = _template_from_pattern(pattern)
+    if template is None:
+        raise PackError(
+            f"{spec}: [submission] needs a filename pattern whose named groups are the only "
+            "parts that vary, or a filename_example that matches it, to know how to name the ZIP"
         )
-    if builtin is None:
-        known = ", ".join(sorted(ASSIGNMENTS))
-        raise PackUsageError(
-            f"unknown assignment {assignment!r}: no {spec} and not one of "
-            f"the built-in ones ({known})"
-        )
+    required = sub.get("required", [])
+    report = sub.get("report_suffixes", [])
     return Rule(
-        template=str(builtin["filename"]),
-        required=tuple(builtin["required"]),
-        report=tuple(builtin["report"]),
+        template=template,
+        required=tuple(str(r) for r in required) if isinstance(required, list) else (),
+        report=tuple(str(r) for r in report) if isinstance(report, list) else (),
+        pattern=pattern,
+        source=str(spec),
     )
 
 
@@ -345,7 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
         "folder", nargs="?", default=".", help="the folder to pack (default: the current folder)"
     )
     parser.add_argument(
-        "--assignment", required=True, help=f"the assignment, e.g. {', '.join(sorted(ASSIGNMENTS))}"
+        "--assignment",
+        required=True,
+        help=f"the assignment: {', '.join(known_assignments()) or 'a folder of graders/'}",
     )
     parser.add_argument(
         "--id", dest="student_id", required=True, help="your student (matriculation) number"

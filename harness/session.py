@@ -4,8 +4,8 @@ Checks talk to the submission through a ``StudentSession``.  Everything the stud
 process returns is data (JSON and arrays) or a ``Remote`` proxy for an object that
 stays inside it; a ``Remote`` reads like the object itself::
 
-    lstm = session.load("part1/lstm.py", module="part1.lstm")
-    model = lstm.LSTM(5, 1, 128, 10, 128)          # runs in the sandbox
+    code = session.load("part1/model.py", module="part1.model")
+    model = code.Model(5, 1, 128, 10, 128)         # runs in the sandbox
     logits = model(torch.zeros(3, 4))              # a Remote for the tensor
     session.fetch(logits)                          # -> numpy array
 

@@ -12,6 +12,7 @@ not in code, so staff can re-weight a check without touching Python::
     filename = '^(?P<id>[0-9]+)_tiny\\.zip$'
     filename_example = "12345678_tiny.zip"
     required = ["rnn_step.py"]
+    report_suffixes = [".pdf"]
 
     [limits]
     timeout = "120s"
@@ -134,6 +135,9 @@ class AssignmentSpec:
     naming: NamingRule
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    #: file types of the written report the hand-out asks for inside the ZIP (".pdf");
+    #: ``harness/pack.py`` warns a student who packs none
+    report_suffixes: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     parts: tuple[Part, ...] = ()
     checks: tuple[CheckSpec, ...] = ()
@@ -247,6 +251,14 @@ def load_spec(root: Path) -> AssignmentSpec:
         pattern=pattern, example=str(sub.get("filename_example", pattern)), enforced=enforced
     )
     required = tuple(_require(sub, "required", f"{where} [submission]", list))
+    suffixes = sub.get("report_suffixes", [])
+    if not isinstance(suffixes, list) or not all(
+        isinstance(x, str) and x.startswith(".") for x in suffixes
+    ):
+        raise SpecError(
+            f"{where} [submission] report_suffixes: must be a list of file suffixes such as "
+            f"'.pdf' (got {suffixes!r})"
+        )
 
     limits = parse_limits(raw.get("limits", {}))
     parts_raw = raw.get("parts", {})
@@ -327,6 +339,7 @@ def load_spec(root: Path) -> AssignmentSpec:
         naming=naming,
         required=required,
         optional=tuple(sub.get("optional", [])),
+        report_suffixes=tuple(suffixes),
         limits=limits,
         parts=parts,
         checks=tuple(checks),

@@ -392,15 +392,18 @@ def test_notebook_keeps_definitions_and_drops_magics_and_training(
         (1, 2, "!pip install torchvision", MAGIC_REASON),
         (2, 1, "%%time", MAGIC_REASON),
     ]
-    assert skipped[2].end_line == 3
+    # %%time runs its body as Python: the body is read like any cell (IPython would
+    # keep its definitions), and its loop is left unrun.
+    assert skipped[2].end_line == 1
+    assert summary[3] == (2, 2, "for i in range(10**9):", "a loop at module level")
     call = "a call at module level (it may train or read files)"
-    assert summary[3] == (4, 1, "G = Generator()", call)
-    assert summary[4] == (4, 2, "for epoch in range(100):", "a loop at module level")
-    cell, line, text, reason = summary[5]
+    assert summary[4] == (4, 1, "G = Generator()", call)
+    assert summary[5] == (4, 2, "for epoch in range(100):", "a loop at module level")
+    cell, line, text, reason = summary[6]
     assert (cell, line, text) == (5, 1, "def broken(:")
     assert reason.startswith("a syntax error in this cell: ")
-    assert summary[6][:3] == (6, 3, "helper(3)")
-    assert len(summary) == 7
+    assert summary[7][:3] == (6, 3, "helper(3)")
+    assert len(summary) == 8
 
 
 def test_notebook_traceback_names_cell_and_line(tmp_path: Path, module_names: list[str]) -> None:

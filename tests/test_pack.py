@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import zipfile
@@ -11,11 +12,14 @@ import pytest
 
 from harness import pack as packmod
 from harness.pack import (
-    ASSIGNMENTS,
+    GRADERS_DIR,
     ExitCode,
     PackError,
     PackUsageError,
+    _submission_table_without_tomllib,
     _template_from_example,
+    _template_from_pattern,
+    known_assignments,
     load_rule,
     main,
     pack,
@@ -42,13 +46,13 @@ def make_folder(root: Path, files=PALINDROME_FILES) -> Path:
 
 @pytest.fixture
 def no_specs(tmp_path: Path) -> Path:
-    """An empty graders folder, so that only the built-in table applies."""
+    """An empty graders folder: no assignment is known."""
     path = tmp_path / "graders"
     path.mkdir()
     return path
 
 
-def test_palindrome_zip_is_named_surname_id_and_skips_junk(tmp_path, no_specs):
+def test_palindrome_zip_is_named_surname_id_and_skips_junk(tmp_path):
     folder = make_folder(tmp_path / "work", PALINDROME_FILES + ("report.pdf", "notes/plot.png"))
     (folder / "part1" / "__pycache__").mkdir()
     (folder / "part1" / "__pycache__" / "lstm.cpython-311.pyc").write_bytes(b"\0")
@@ -68,7 +72,6 @@ def test_palindrome_zip_is_named_surname_id_and_skips_junk(tmp_path, no_specs):
         student_id="12345678",
         surname="Doe",
         out_dir=tmp_path / "out",
-        graders_dir=no_specs,
     )
 
     assert result.path == tmp_path / "out" / "Doe-12345678.zip"
@@ -82,7 +85,7 @@ def test_palindrome_zip_is_named_surname_id_and_skips_junk(tmp_path, no_specs):
     assert any("data.bin" in w for w in result.warnings)
 
 
-def test_missing_required_file_refuses_unless_allowed(tmp_path, no_specs):
+def test_missing_required_file_refuses_unless_allowed(tmp_path):
     folder = make_folder(tmp_path / "work", ("part1/lstm.py", "part1/dataset.py", "r.pdf"))
     with pytest.raises(PackError, match=r"part1/vanilla_rnn\.py, part1/train\.py"):
         pack(
@@ -91,7 +94,6 @@ def test_missing_required_file_refuses_unless_allowed(tmp_path, no_specs):
             student_id="1",
             surname="Doe",
             out_dir=tmp_path,
-            graders_dir=no_specs,
         )
     assert not (tmp_path / "Doe-1.zip").exists()
     result = pack(
@@ -101,13 +103,12 @@ def test_missing_required_file_refuses_unless_allowed(tmp_path, no_specs):
         surname="Doe",
         out_dir=tmp_path,
         allow_missing=True,
-        graders_dir=no_specs,
     )
     assert result.path.exists()
     assert any("lacks the required file(s)" in w for w in result.warnings)
 
 
-def test_required_files_found_one_level_deeper_with_a_note(tmp_path, no_specs):
+def test_required_files_found_one_level_deeper_with_a_note(tmp_path):
     folder = make_folder(tmp_path / "work", tuple(f"code/{f}" for f in PALINDROME_FILES))
     result = pack(
         folder,
@@ -115,20 +116,18 @@ def test_required_files_found_one_level_deeper_with_a_note(tmp_path, no_specs):
         student_id="1",
         surname="Doe",
         out_dir=tmp_path,
-        graders_dir=no_specs,
     )
     assert any("found as code/part1/lstm.py" in w for w in result.warnings)
     assert any("no report (.pdf)" in w for w in result.warnings)
 
 
-def test_refuses_to_overwrite_without_force(tmp_path, no_specs):
+def test_refuses_to_overwrite_without_force(tmp_path):
     folder = make_folder(tmp_path / "work")
     kwargs = dict(
         assignment="palindrome-rnn-lstm",
         student_id="42",
         surname="Doe",
         out_dir=tmp_path,
-        graders_dir=no_specs,
     )
     first = pack(folder, **kwargs)
     with pytest.raises(PackError, match="already exists: add --force"):
@@ -138,14 +137,13 @@ def test_refuses_to_overwrite_without_force(tmp_path, no_specs):
     assert second.path == first.path and "part1/extra.py" in second.files
 
 
-def test_zip_written_inside_the_folder_does_not_contain_itself(tmp_path, no_specs):
+def test_zip_written_inside_the_folder_does_not_contain_itself(tmp_path):
     folder = make_folder(tmp_path / "work")
     kwargs = dict(
         assignment="palindrome-rnn-lstm",
         student_id="42",
         surname="Doe",
         out_dir=folder,
-        graders_dir=no_specs,
     )
     pack(folder, **kwargs)
     result = pack(folder, force=True, **kwargs)
@@ -162,15 +160,13 @@ def test_zip_written_inside_the_folder_does_not_contain_itself(tmp_path, no_spec
         ("char-rnn-lab", "12345678_lab5.zip"),
     ],
 )
-def test_id_only_names_from_the_table(tmp_path, no_specs, assignment, expected):
-    folder = make_folder(tmp_path / "work", ASSIGNMENTS[assignment]["required"])
-    result = pack(
-        folder, assignment=assignment, student_id="12345678", out_dir=tmp_path, graders_dir=no_specs
-    )
+def test_id_only_names_from_the_specs(tmp_path, assignment, expected):
+    folder = make_folder(tmp_path / "work", load_rule(assignment).required)
+    result = pack(folder, assignment=assignment, student_id="12345678", out_dir=tmp_path)
     assert result.path.name == expected
 
 
-def test_surname_is_required_and_checked(tmp_path, no_specs):
+def test_surname_is_required_and_checked(tmp_path):
     folder = make_folder(tmp_path / "work")
     with pytest.raises(PackUsageError, match="give --surname"):
         pack(
@@ -178,7 +174,6 @@ def test_surname_is_required_and_checked(tmp_path, no_specs):
             assignment="palindrome-rnn-lstm",
             student_id="1",
             out_dir=tmp_path,
-            graders_dir=no_specs,
         )
     with pytest.raises(PackUsageError, match="letters and digits"):
         pack(
@@ -187,7 +182,6 @@ def test_surname_is_required_and_checked(tmp_path, no_specs):
             student_id="1",
             surname="van Dijk",
             out_dir=tmp_path,
-            graders_dir=no_specs,
         )
     with pytest.raises(PackUsageError, match="letters and digits"):
         pack(
@@ -196,11 +190,10 @@ def test_surname_is_required_and_checked(tmp_path, no_specs):
             student_id="../1",
             surname="Doe",
             out_dir=tmp_path,
-            graders_dir=no_specs,
         )
 
 
-def test_spec_file_overrides_the_table(tmp_path):
+def test_the_rule_comes_from_the_spec_file(tmp_path):
     graders = tmp_path / "graders"
     (graders / "palindrome-rnn-lstm").mkdir(parents=True)
     (graders / "palindrome-rnn-lstm" / "assignment.toml").write_text(
@@ -238,15 +231,24 @@ def test_template_from_example():
     assert _template_from_example(r"^(?P<id>\d+)\.zip$", "nope.zip") is None
 
 
+def test_template_from_pattern_where_the_example_is_prose():
+    pattern = r"^(?P<surname>[A-Za-z][A-Za-z\x27 .]*)-(?P<id>[0-9]+)\.zip$"
+    assert _template_from_pattern(pattern) == "{surname}-{id}.zip"
+    assert _template_from_pattern(r"^(?P<id>\d+)_(a|b)\.zip$") is None  # not literal text
+    assert _template_from_pattern(r"^(?P<id>\d+).zip$") is None
+
+
 def test_unknown_assignment_is_a_usage_error(tmp_path, no_specs, capsys):
     code = main(
         ["--assignment", "no-such-thing", "--id", "1", "--graders", str(no_specs), str(tmp_path)]
     )
     assert code == ExitCode.USAGE
     assert "unknown assignment 'no-such-thing'" in capsys.readouterr().err
+    assert main(["--assignment", "no-such-thing", "--id", "1", str(tmp_path)]) == ExitCode.USAGE
+    assert f"(known: {', '.join(known_assignments())})" in capsys.readouterr().err
 
 
-def test_cli_prints_the_path_and_the_files(tmp_path, no_specs, capsys):
+def test_cli_prints_the_path_and_the_files(tmp_path, capsys):
     folder = make_folder(tmp_path / "work")
     argv = [
         "--assignment",
@@ -257,8 +259,6 @@ def test_cli_prints_the_path_and_the_files(tmp_path, no_specs, capsys):
         "Doe",
         "--out",
         str(tmp_path),
-        "--graders",
-        str(no_specs),
         str(folder),
     ]
     assert main(argv) == ExitCode.OK
@@ -285,8 +285,6 @@ def test_runs_as_a_module_and_as_a_script(tmp_path, how):
             "Doe",
             "--out",
             str(tmp_path),
-            "--graders",
-            str(tmp_path / "none"),
             str(folder),
         ],
         cwd=REPO,
@@ -307,7 +305,7 @@ def test_the_student_template_packs(tmp_path):
         surname="Doe",
         out_dir=tmp_path,
     )
-    assert set(ASSIGNMENTS["palindrome-rnn-lstm"]["required"]) <= set(result.files)
+    assert set(load_rule("palindrome-rnn-lstm").required) <= set(result.files)
     assert not any("__pycache__" in f for f in result.files)
 
 
@@ -315,3 +313,56 @@ def test_module_has_no_third_party_imports():
     source = Path(packmod.__file__).read_text()
     for name in ("torch", "numpy", "click", "rich", "jinja2"):
         assert f"import {name}" not in source
+
+
+def test_every_spec_gives_a_rule():
+    assert known_assignments() == sorted(
+        p.parent.name for p in GRADERS_DIR.glob("*/assignment.toml")
+    )
+    for assignment in known_assignments():
+        rule = load_rule(assignment)
+        assert rule.required and rule.source.endswith(f"{assignment}/assignment.toml")
+    assert load_rule("palindrome-lstm-gan").report == (".pdf", ".ipynb")
+    assert load_rule("char-rnn-lab").report == ()
+
+
+def test_without_tomllib_the_submission_tables_read_the_same():
+    import tomllib
+
+    for spec in sorted(GRADERS_DIR.glob("*/assignment.toml")):
+        text = spec.read_text(encoding="utf-8")
+        assert _submission_table_without_tomllib(text, spec) == tomllib.loads(text)["submission"]
+    text = (
+        "[assignment]\nname = 'x'\n[submission]  # the ZIP\n"
+        "filename = '^(?P<id>\\d+)\\.zip$'\nfilename_example = \"1\\u00e9.zip\"\n"
+        "required = [\n  'a.py',  # the code\n  \"b/c.py\",\n]\nfilename_enforced = false\n"
+        "[limits]\ntimeout = '1m'\n"
+    )
+    table = _submission_table_without_tomllib(text, Path("x.toml"))
+    assert table == tomllib.loads(text)["submission"]
+    with pytest.raises(PackError, match="use 3.11"):
+        _submission_table_without_tomllib('[submission]\nrequired = """a"""\n', Path("x"))
+
+
+def test_packs_on_a_python_without_tomllib(tmp_path):
+    # Python before 3.11 has no tomllib: the script reads the spec with its own reader.
+    folder = make_folder(tmp_path / "work")
+    code = (
+        "import runpy, sys; sys.modules['tomllib'] = None; sys.argv = sys.argv[1:]; "
+        "runpy.run_path('harness/pack.py', run_name='__main__')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "pack.py", "--assignment", "palindrome-rnn-lstm"]
+        + ["--id", "7", "--surname", "Doe", "--out", str(tmp_path), str(folder)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "Doe-7.zip").exists() and "no report (.pdf)" in proc.stderr
+
+
+def test_the_script_is_python_3_8_syntax():
+    source = Path(packmod.__file__).read_text()
+    ast.parse(source, feature_version=(3, 8))

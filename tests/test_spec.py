@@ -67,6 +67,7 @@ def test_where_the_hand_out_sets_no_rule_no_zip_is_refused_for_its_name(tmp_path
         (("(?P<id>[0-9]+)", "([0-9]+)"), "needs a group"),
         (('name = "demo"', 'name = "other"'), "must match the folder name"),
         (('required = ["a.py"]', 'filename_enforced = "no"\nrequired = ["a.py"]'), "true or false"),
+        (('required = ["a.py"]', 'required = ["a.py"]\nreport_suffixes = ["pdf"]'), "suffixes"),
     ],
 )
 def test_invalid_specs_name_the_fault(tmp_path, change, message):

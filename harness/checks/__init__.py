@@ -2,7 +2,7 @@
 
 A check is a pytest test in ``graders/<assignment>/test_*.py``; its points, part and
 kind are in the assignment's ``assignment.toml``. Code two assignments share lives in
-``graders/_shared/`` (``from _shared import palindrome``), an assignment's own helpers
+``graders/_shared/`` (``from _shared import cells``), an assignment's own helpers
 beside its tests (``from lm_interface import ...``): the worker puts both folders on
 ``sys.path``. Graders import nothing else of the harness (a test holds them to it).
 

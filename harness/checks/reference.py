@@ -20,7 +20,7 @@ class ReferenceLoader:
         self.root = reference_root(spec)
 
     def load(self, module: str) -> ModuleType:
-        """Import ``module`` (e.g. ``part1.lstm``) from the reference folder."""
+        """Import ``module`` (e.g. ``part1.model``) from the reference folder."""
         if str(self.root) not in sys.path:
             sys.path.insert(0, str(self.root))
         return importlib.import_module(module)

@@ -6,9 +6,9 @@ them here, at build time, and caches each SVG under a hash of what it shows, so 
 rebuild (``--reports-only``) redraws nothing that did not change.
 
 Series from several checks that name the same ``figure`` are drawn on one set of
-axes: the palindrome checks each add one point (length, accuracy) of the student's
-RNN or LSTM and the reference's curve, and the report shows one plot.  Pictures that
-are pictures (GAN samples) are saved by the grader with ``evidence.figure`` and
+axes: checks that each add one point (say, a sequence length and an accuracy) of the
+student's model and the reference's curve make one plot in the report.  Pictures that
+are pictures (a generative model's samples) are saved by the grader with ``evidence.figure`` and
 ``image_grid``, and embedded as they are.
 """
 
@@ -298,7 +298,7 @@ def image_grid(images: Any, *, rows: int, cols: int, title: str = "") -> Any:
 
     ``images``: an array (N, H, W) or (N, 1, H, W), or flat (N, H*W) for square images;
     values in [-1, 1] or [0, 1], shown as they are.  Used by graders, in the trusted
-    process, for GAN samples and interpolation strips.
+    process, for generated samples and interpolation strips.
     """
     import numpy as np
 

@@ -39,7 +39,6 @@ import __future__
 
 import ast
 import builtins
-import json
 import linecache
 import os
 import re
@@ -49,6 +48,8 @@ import types
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+from .notebook import CELL_FLAGS, read_notebook
 
 __all__ = [
     "Definitions",
@@ -129,14 +130,6 @@ _FUTURE_FLAGS = 0
 for _feature_name in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _feature_name).compiler_flag
 del _feature_name
-
-_CELL_PARSE_FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-
-# IPython's ``x = !ls`` / ``t = %timeit -o f()`` forms.
-_ASSIGNED_MAGIC = re.compile(r"^\s*[A-Za-z_][\w.,\s\[\]]*?=\s*[%!]")
-# IPython's help syntax: ``np.zeros?``, ``??obj``.  Kept narrow so that real
-# code ending in ``?`` (inside a comment, say) is never taken for help.
-_HELP_LINE = re.compile(r"^(?:\?{1,2}[\w.]+|[\w.]+\?{1,2})$")
 
 
 @dataclass(frozen=True)
@@ -736,34 +729,6 @@ def extract_definitions(source: str, *, filename: str, provided: Iterable[str] =
     return Definitions(codes=(code,), kept=_unique(names), skipped=tuple(skipped))
 
 
-def _cell_source(raw: object) -> str:
-    if isinstance(raw, list):
-        raw = "".join(str(part) for part in raw)
-    return str(raw).replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _is_magic(line: str) -> bool:
-    stripped = line.strip()
-    if stripped.startswith(("%", "!")) and not stripped.startswith("!="):
-        return True
-    return bool(_ASSIGNED_MAGIC.match(line) or _HELP_LINE.match(stripped))
-
-
-def _blank_magics(lines: list[str]) -> tuple[str, list[int]]:
-    """Replace IPython-only lines so the cell parses; line numbers stay put."""
-    out: list[str] = []
-    found: list[int] = []
-    for number, line in enumerate(lines, 1):
-        if _is_magic(line):
-            found.append(number)
-            indent = line[: len(line) - len(line.lstrip())]
-            # An indented magic becomes ``pass`` so its block stays valid.
-            out.append(indent + "pass" if indent else "")
-        else:
-            out.append(line)
-    return "\n".join(out) + "\n", found
-
-
 def _remember_source(name: str, source: str) -> None:
     # Cell "files" do not exist on disk; registering them lets tracebacks show
     # the student's line.  An mtime of None keeps checkcache from dropping it.
@@ -773,40 +738,20 @@ def _remember_source(name: str, source: str) -> None:
     linecache.cache[name] = (len(source), None, lines, name)
 
 
-def _parse_cell(
-    source: str, lines: list[str], name: str, flags: int
-) -> tuple[ast.Module, list[int]]:
-    """Parse a cell, blanking IPython-only lines only if it does not parse as is.
+def _parse_cell(python: str, name: str, flags: int) -> ast.Module:
+    """Compile a cell's Python (``Cell.python``) and return its tree.
 
-    Trying the cell unchanged first means a line that merely looks like a magic
-    (a continuation starting with ``%``, a docstring line starting with ``!``)
-    is never touched in a cell that is plain Python.
+    Compiling first raises the errors that only appear at compile time ("'return'
+    outside function"), as Jupyter would when running the cell.
     """
-    magic_lines: list[int] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            compile(
-                source,
-                name,
-                "exec",
-                flags=_CELL_PARSE_FLAGS & ~ast.PyCF_ONLY_AST | flags,
-                dont_inherit=True,
-            )
-        except SyntaxError:
-            source, magic_lines = _blank_magics(lines)
-            if not magic_lines:
-                raise
-            compile(
-                source,
-                name,
-                "exec",
-                flags=_CELL_PARSE_FLAGS & ~ast.PyCF_ONLY_AST | flags,
-                dont_inherit=True,
-            )
-        tree = compile(source, name, "exec", flags=_CELL_PARSE_FLAGS | flags, dont_inherit=True)
+        compile(python, name, "exec", flags=CELL_FLAGS | flags, dont_inherit=True)
+        tree = compile(
+            python, name, "exec", flags=ast.PyCF_ONLY_AST | CELL_FLAGS | flags, dont_inherit=True
+        )
     assert isinstance(tree, ast.Module)
-    return tree, magic_lines
+    return tree
 
 
 def extract_notebook_definitions(
@@ -815,27 +760,19 @@ def extract_notebook_definitions(
     """The definitions-only part of a Jupyter notebook (nbformat 4 JSON).
 
     Code cells are read in document order and share one namespace.  IPython
-    magics and shell lines are dropped (and listed); a cell that is not valid
-    Python is skipped whole rather than failing the load, as Jupyter would
-    only fail that cell.  Raises ValueError if ``text`` is not a notebook.
+    magics and shell lines are dropped (and listed), as ``notebook.read_notebook``
+    reads them (a ``%%time`` cell's body is Python, a ``%%bash`` cell is not); a
+    cell that is not valid Python is skipped whole rather than failing the load, as
+    Jupyter would only fail that cell.  Raises ValueError if ``text`` is not a
+    notebook.
     """
-    try:
-        notebook = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{filename} is not a readable notebook: {error}") from error
-    cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    if not isinstance(cells, list):
-        raise ValueError(f"{filename} has no list of cells (only nbformat 4 is read)")
-
     state = _State(provided)
     codes: list[types.CodeType] = []
     names: list[str] = []
     skipped: list[Skipped] = []
     future_flags = 0
-    for index, cell in enumerate(cells):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = _cell_source(cell.get("source", ""))
+    for cell in read_notebook(text, filename=filename):
+        index, source = cell.index, cell.source
         lines = _lines(source.rstrip("\n"))
         nonblank = [number for number, line in enumerate(lines, 1) if line.strip()]
         if not nonblank:
@@ -844,12 +781,12 @@ def extract_notebook_definitions(
         _remember_source(cell_name, source)
         first = nonblank[0]
 
-        if lines[first - 1].lstrip().startswith("%%"):
-            # A cell magic decides how the whole cell runs (%%time, %%bash, ...).
+        if cell.python is None:
+            # A cell magic that runs something other than Python (%%bash, %%html, ...).
             skipped.append(Skipped(first, len(lines), index, _summary(lines, first), MAGIC_REASON))
             continue
         try:
-            tree, magic_lines = _parse_cell(source, lines, cell_name, future_flags)
+            tree = _parse_cell(cell.python, cell_name, future_flags)
         except SyntaxError as error:
             where = f" (line {error.lineno})" if error.lineno else ""
             skipped.append(
@@ -866,7 +803,7 @@ def extract_notebook_definitions(
         kept, cell_skipped, cell_names = _filter(tree.body, lines, state, index)
         cell_skipped += [
             Skipped(number, number, index, _summary(lines, number), MAGIC_REASON)
-            for number in magic_lines
+            for number in cell.magic_lines
         ]
         skipped.extend(sorted(cell_skipped, key=lambda item: (item.line, item.end_line)))
         names.extend(cell_names)

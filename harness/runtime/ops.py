@@ -12,14 +12,14 @@ import importlib
 import importlib.util
 import io
 import os
-import runpy
 import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import standins
+from . import spy, standins
+from .scripts import run_script
 
 _REPR_LIMIT = 200
 
@@ -100,7 +100,7 @@ def load(
 ) -> dict[str, Any]:
     """Load a student file as a module: a real import, or its definitions only.
 
-    ``module`` is the dotted name the template gives it (``part1.lstm``); with a
+    ``module`` is the dotted name the template gives it (``part1.model``); with a
     real import the file's package-relative imports then work as they do for the
     student.  ``mode="definitions"`` leaves loops, calls and ``__main__`` blocks unrun.
     """
@@ -141,35 +141,10 @@ def _standin_notes(before: list[str]) -> list[str]:
 
 
 def _importable_as(file: Path, module: str) -> bool:
-    # part1.lstm must live at <a sys.path entry>/part1/lstm.py to be imported by name.
+    # part1.model must live at <a sys.path entry>/part1/model.py to be imported by name.
     relative = Path(*module.split(".")).with_suffix(".py")
     root = Path.cwd().resolve()
     return (root / relative).resolve() == file
-
-
-def run_script(
-    path: str, argv: list[str] | None = None, module: str | None = None
-) -> dict[str, Any]:
-    """Run a student script as ``__main__`` with ``argv``; the call timeout bounds it.
-
-    With ``module`` (``part1.train``, the file at ``path``), it runs as ``python -m module``
-    would run it, so its relative imports work."""
-    old_argv = sys.argv
-    sys.argv = [path, *(argv or [])]
-    code: Any = 0
-    try:
-        if module:
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
-        else:
-            runpy.run_path(path, run_name="__main__")
-    except SystemExit as exc:
-        code = exc.code if exc.code is not None else 0
-    finally:
-        sys.argv = old_argv
-    return {
-        "exit_code": code if isinstance(code, int) else 1,
-        "message": "" if isinstance(code, int) else str(code),
-    }
 
 
 def signature(obj: Any) -> list[list[Any]]:
@@ -272,7 +247,7 @@ def list_files(root: str = ".") -> list[str]:
 
 
 def add_sys_path(relative: str) -> None:
-    """Make a submission folder importable (``from mnist import ...`` inside part2/)."""
+    """Make a submission folder importable (``from data import ...`` inside part2/)."""
     path = os.path.abspath(relative)
     if path not in sys.path:
         sys.path.insert(1, path)
@@ -290,20 +265,12 @@ def cuda_requests() -> list[str]:
     return shims.cuda_requests()
 
 
-def run_script_spied(
-    path: str, argv: list[str] | None = None, max_steps: int | None = None
-) -> dict[str, Any]:
-    from . import spy
-
-    return spy.run_script_spied(path, argv, max_steps=max_steps)
-
-
 REGISTRY: dict[str, Callable[..., Any]] = {
     "add_sys_path": add_sys_path,
     "standins_used": standins.used,
     "cpu_only": cpu_only,
     "cuda_requests": cuda_requests,
-    "run_script_spied": run_script_spied,
+    "run_script_spied": spy.run_script_spied,
     "isinstance": is_instance,
     "signature": signature,
     "parameters": parameters,

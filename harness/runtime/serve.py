@@ -18,13 +18,11 @@ import resource
 import shutil
 import socket
 import sys
-import traceback
-from pathlib import Path
 from typing import Any
 
 from . import channel, ops, standins
+from .failures import describe_exception
 
-RUNTIME_DIR = str(Path(__file__).resolve().parent)
 #: Results built only of these are sent by value; anything else stays here as a handle.
 _SCALARS = (type(None), bool, int, float, str)
 _MAX_PLAIN = 10_000
@@ -219,44 +217,6 @@ class Server:
         if fn is None:
             raise ValueError(f"unknown helper {args['name']!r}")
         return fn(*args.get("args", ()), **args.get("kwargs", {}))
-
-
-_HINTS = {
-    "SystemExit": "calling sys.exit() or exit() ends the whole program: remove it from code "
-    "that is imported or called",
-    "KeyboardInterrupt": "your code raised KeyboardInterrupt itself; nobody pressed Ctrl-C",
-    "ModuleNotFoundError": "only the standard library, numpy, torch, torchvision, matplotlib, tqdm "
-    "are installed for grading, and only the files in your ZIP can be imported",
-}
-
-
-def describe_exception(exc: BaseException) -> dict[str, Any]:
-    """The exception as data, with the runtime's own frames left out of the traceback."""
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if not f.filename.startswith((RUNTIME_DIR, "<frozen importlib"))
-    ]
-    where = None
-    for f in reversed(frames):
-        if not f.filename.startswith(sys.base_prefix) and "site-packages" not in f.filename:
-            where = {"file": f.filename, "line": f.lineno, "code": f.line or "", "function": f.name}
-            break
-    lines = ["Traceback (most recent call last):\n"]
-    lines += traceback.format_list(frames)
-    lines += traceback.format_exception_only(type(exc), exc)
-    try:
-        message = str(exc)
-    except Exception:  # a hostile __str__ must not take the loop down
-        message = "<unprintable>"
-    hint = _HINTS.get(type(exc).__name__, "")
-    return {
-        "type": type(exc).__name__,
-        "message": message[:4000],
-        "hint": hint,
-        "traceback": "".join(lines)[-8000:],
-        "where": where,
-    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import ops, outdirs
+from . import outdirs
+from .failures import describe_exception
+from .scripts import run_script
 
 MAX_RECORDS = 100_000
 #: the losses of torch.nn.functional a training script computes directly or through a loss
@@ -184,13 +186,11 @@ def run_script_spied(
         with outdirs.made_on_demand(root) as made:
             try:
                 os.chdir(cwd)
-                result = ops.run_script(file, argv, module=module)
+                result = run_script(file, argv, module=module)
             except EnoughSteps:
                 stopped = True
                 result = {"exit_code": 0, "message": ""}
             except Exception as exc:  # the script's own crash, told with what it trained before
-                from .serve import describe_exception
-
                 result = {"exit_code": 1, "message": "", "error": describe_exception(exc)}
     finally:
         os.chdir(root)  # also when the script changed it: later loads resolve from the root

@@ -1,7 +1,7 @@
 """Record, inside the student process, every call the submission makes to a forbidden API.
 
 Static analysis (``harness.checks.forbidden``) cannot follow every way of reaching
-``torch.nn.LSTM`` -- a name assembled at run time, a class fetched through another
+``torch.nn.GRU`` -- a name assembled at run time, a class fetched through another
 module, code built in a string and ``exec``'d.  These traps catch what is really
 *used*: ``install(forbidden)`` wraps each forbidden class's ``__init__`` and
 ``forward`` and each forbidden function, so that every use records the API and the
@@ -9,7 +9,7 @@ student's line, then proceeds exactly as before.  Nothing is refused here: the
 grader reads ``report()`` and decides the penalty.
 
 * Classes are patched on the class object itself, so every path to it
-  (``torch.nn.LSTM``, ``torch.nn.modules.rnn.LSTM``, a reference grabbed with
+  (``torch.nn.GRU``, ``torch.nn.modules.rnn.GRU``, a reference grabbed with
   ``getattr``) reaches the trap; subclasses the student writes are caught through
   ``super().__init__``.
 * Functions are replaced wherever torch keeps them: every attribute (and value of a
@@ -19,8 +19,8 @@ grader reads ``report()`` and decides the penalty.
   a student going there directly is left to static analysis.)
 * A namespace (``"torch._VF.*"``, or a module named on its own) records every
   attribute the student's code reads from it; torch's own reads are not recorded.
-* Only the outermost forbidden API of a call is recorded: ``nn.LSTM.forward`` calls
-  ``torch._VF.lstm`` internally, which is not the student's doing.
+* Only the outermost forbidden API of a call is recorded: ``nn.GRU.forward`` calls
+  ``torch._VF.gru`` internally, which is not the student's doing.
 * A use is recorded only if student code is on the stack: its location is the
   innermost frame in a file under ``/submission`` or the working directory (code
   built in a string runs in a frame with no file, so the line that ran it is
