@@ -8,8 +8,8 @@ sandbox, hashes, logs) lives in ``extra_data`` so the file stays valid for uploa
 ``to_json`` gives strict JSON data: a NaN or infinite number (a loss that diverged, a
 ``--timeout inf``) is written as null, and the entry says so (a note in the check's
 ``output``, the paths in ``extra_data.harness.non_finite``).  ``tests[].name`` is unique
-within a file: a name that two checks share (the RNN's and the LSTM's gradient checks)
-gets its part, then its number, in brackets.
+within a file: a name that two checks share (two parts' gradient checks, say) gets its
+part, then its number, in brackets.
 """
 
 from __future__ import annotations
