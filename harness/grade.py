@@ -37,6 +37,7 @@ from rich.table import Table
 from harness import api
 from harness.assignments import list_assignments
 from harness.errors import HarnessError, UnsafeSandboxWarning, UsageError
+from harness.executors.cli import QueueCounts, api_arguments, cluster_options
 from harness.results import Status
 from harness.sandbox import BACKENDS
 from harness.sandbox.docker import unavailable_reason as docker_unavailable_reason
@@ -180,6 +181,7 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     help="Rescale grades.csv so full marks are this (e.g. 100); default: the points.",
 )
 @click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
+@cluster_options
 def cli(
     submissions: Path | None,
     assignment: str | None,
@@ -199,6 +201,7 @@ def cli(
     id_column: str,
     scale: float | None,
     list_assignments: bool,
+    **cluster: object,
 ) -> None:
     """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
     OUT/<id>/results.json (Gradescope format), OUT/<id>/report.html, OUT/index.html
@@ -227,6 +230,7 @@ def cli(
         transient=False,
     )
     task = None
+    counts = QueueCounts()
 
     def on_event(event: api.Event) -> None:
         nonlocal task
@@ -234,8 +238,10 @@ def cli(
             return
         if event.kind == "start":
             progress.update(task, current=event.submission.student_id)
-        elif event.kind in ("done", "skip"):
+        elif event.kind in ("done", "skip", "failed"):
             progress.advance(task)
+        if cluster["executor"] == "slurm":  # queued / running / done / failed
+            progress.update(task, current=counts.see(event.kind, event.submission.student_id))
 
     try:
         spec_found = api.find_assignment(assignment)
@@ -255,6 +261,7 @@ def cli(
                     jobs=jobs,
                     sandbox=sandbox,
                     gpus=gpus,
+                    **api_arguments(cluster, console, progress.stop),
                     timeout=timeout,
                     memory=memory,
                     only=only,
@@ -284,6 +291,7 @@ def cli(
         f"results in [bold]{out.resolve()}[/] (index.html, grades.csv, <id>/report.html, "
         "<id>/results.json)"
     )
+    _cluster_report(console, batch)
     if batch.report_error:
         console.print(f"[red]harness error:[/] {batch.report_error}", soft_wrap=True)
         sys.exit(ExitCode.HARNESS_ERROR)
@@ -295,6 +303,18 @@ def cli(
         console.print(f"[red]harness or grader errors on: {ids} (see their grader.log)[/]")
         sys.exit(ExitCode.HARNESS_ERROR)
     sys.exit(ExitCode.OK)
+
+
+def _cluster_report(console: Console, batch: api.BatchResult) -> None:
+    """Where the submissions were graded, and those a Slurm run left without a result."""
+    if batch.executor != "local":
+        console.print(f"executor: {batch.executor}")
+    for note in batch.notes:
+        console.print(f"[yellow]{note}[/]")
+    for student_id, why in batch.unfinished:
+        console.print(f"[red]not graded this run: {student_id}: {why}[/]", soft_wrap=True)
+    if batch.unfinished and not batch.interrupted:
+        sys.exit(ExitCode.HARNESS_ERROR)
 
 
 def _reports_only(

@@ -47,7 +47,7 @@ from ..spec import Limits
 from ..store import write_json_atomic
 from ..units import parse_size
 from . import scheduler
-from .base import Emit, RunOutcome, Task, Work, store, stored_result
+from .base import Emit, RunOutcome, Task, Work, grade_task, make_pipeline, store, stored_result
 from .job import grade_chunk
 from .ledger import DONE_DIR, STARTED_DIR, Ledger
 
@@ -355,8 +355,14 @@ class SlurmExecutor:
 
     def run(self, work: Work, tasks: Sequence[Task], emit: Emit) -> RunOutcome:
         ledger = Ledger(work.out)
-        by_id = {t.student_id: t for t in tasks}
         progress = _Progress()
+        # A misnamed ZIP is refused by its name alone: no job for that.
+        for task in [t for t in tasks if t.naming_error]:
+            refused = grade_task(work, make_pipeline(work), task, slot=0, stopped=lambda: False)
+            if refused is not None:
+                progress.done(emit, refused)
+        tasks = [t for t in tasks if not t.naming_error]
+        by_id = {t.student_id: t for t in tasks}
         active: dict[str, Placement] = {}
         try:
             with ledger.locked():
