@@ -127,6 +127,7 @@ start() {
     install
     command -v slurmctld >/dev/null || fail "slurmctld is not installed"
     stop_daemons
+    rm -rf "$DIR"  # a cluster that does not answer leaves nothing worth keeping
     write_config
     start_munge
     alive "$DIR/slurmctld.pid" || slurmctld -f "$CONF" || fail "slurmctld did not start"
@@ -164,7 +165,6 @@ stop_daemons() {
 
 stop() {
     if answers; then
-        scancel --full --signal=KILL --state=RUNNING --quiet 2>/dev/null || true
         scancel --quiet --user="$(id -un)" 2>/dev/null || true
     fi
     stop_daemons
