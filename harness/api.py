@@ -7,14 +7,9 @@ reachable from here and tested without a subprocess.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
-import threading
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,7 +18,8 @@ from .assignments import find_assignment
 from .checks.plugin import shared_code
 from .checks.reference import reference_root
 from .errors import UnsafeSandboxWarning, UsageError
-from .pipeline import Options, Pipeline, not_graded
+from .executors import AskCancel, SlurmOptions, Task, Work, make_executor
+from .pipeline import Options
 from .results import Status, SubmissionResult
 from .roster import Roster, read_roster
 from .sandbox import make_sandbox
@@ -54,11 +50,14 @@ class Submission:
 
 @dataclass(frozen=True)
 class Event:
-    """Progress reported to the caller: ``kind`` is "start", "skip" or "done"."""
+    """Progress reported to the caller: ``kind`` is "start", "skip" or "done"; with
+    ``--executor slurm`` also "queued" (waits in Slurm's queue) and "failed" (no result this
+    run; ``message`` says why)."""
 
     kind: str
     submission: Submission
     result: SubmissionResult | None = None
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,11 @@ class BatchResult:
     settings: runconfig.RunSettings | None = None  #: the run settings in force
     reused: tuple[str, ...] = ()  #: settings taken from OUT/run.json, as options
     class_list: classlist.ClassList | None = None  #: every ZIP, and who sent none
-    notes: tuple[str, ...] = ()  #: what a person must know about the gradebook files
+    #: what a person must know: about the gradebook files, and from the executor
+    notes: tuple[str, ...] = ()
+    executor: str = "local"  #: where the submissions were graded
+    #: (id, why) of submissions left without a result by this run (the next run grades them)
+    unfinished: tuple[tuple[str, str], ...] = ()
 
     @property
     def harness_errors(self) -> tuple[SubmissionResult, ...]:
@@ -169,6 +172,9 @@ def grade(
     forget_settings: bool = False,
     manual_sheet: Path | None = None,
     on_event: Callable[[Event], None] | None = None,
+    executor: str = "local",
+    slurm: SlurmOptions | None = None,
+    on_interrupt: AskCancel | None = None,
 ) -> BatchResult:
     """Grade every submission in ``submissions`` and write results under ``out``.
 
@@ -177,6 +183,8 @@ def grade(
     from the results already in ``out`` (``submissions`` may then be None).  The options
     that shape those files (``id_column`` to ``duplicates``) are stored in
     ``OUT/run.json``; those left None here are taken from it (``harness.runconfig``).
+    ``executor`` "slurm" grades as Slurm jobs (``slurm`` holds their options); on Ctrl-C
+    ``on_interrupt(n)`` decides whether the n jobs still queued or running are cancelled.
     """
     spec = find_assignment(assignment)
     out = Path(out).resolve()  # sandboxes mount folders below it; some engines need absolute
@@ -220,7 +228,14 @@ def grade(
     jobs = jobs or default_jobs()
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1 (got {jobs})")
-    backend = make_sandbox(sandbox, gpus=gpus)  # fails now, not once per submission
+    # Fails now, not once per submission.  On a cluster the student's code runs on the
+    # nodes: their GPUs are checked there, by each job.
+    backend = make_sandbox(sandbox, gpus="" if executor == "slurm" else gpus)
+    if gpus and backend.name != "docker":
+        raise UsageError(f"--gpus needs the docker sandbox (got {backend.name})")
+    runner = make_executor(
+        executor, jobs=jobs, limits=limits, gpus=gpus, slurm=slurm, on_interrupt=on_interrupt
+    )
     if backend.name == "local":
         warnings.warn(LOCAL_WARNING, UnsafeSandboxWarning, stacklevel=2)
     marks = manual.read_scores(manual_scores, spec) if manual_scores else {}
@@ -246,7 +261,7 @@ def grade(
     options = Options(
         sandbox=backend.name, limits=limits, seed=seed, keep_work=keep_work, gpus=gpus
     )
-    pipeline = Pipeline(spec=spec, out=out, options=options)
+    work = Work(spec=spec, out=out, options=options, marks=marks)
     digest = combine(
         grader_digest(spec), repr(limits), str(seed), backend.name + (f":{gpus}" if gpus else "")
     )
@@ -274,70 +289,15 @@ def grade(
             continue
         todo.append((sub, input_hash))
 
-    slots: queue.Queue[int] = queue.Queue()
-    for i in range(jobs):
-        slots.put(i)
-    stop = threading.Event()
-    graded: list[str] = []
-    report_lock = threading.Lock()
-
-    def run_one(sub: Submission, input_hash: str) -> None:
-        if stop.is_set():
-            return
-        emit(Event("start", sub))
-        started = time.monotonic()
-        if sub.naming_error:
-            result = not_graded(
-                student_id=sub.student_id,
-                spec=spec,
-                source=sub.path.name,
-                reason="misnamed",
-                message=sub.naming_error + " (use --accept-misnamed to grade it anyway)",
-                input_hash=input_hash,
-            )
-        else:
-            slot = slots.get()
-            try:
-                result = pipeline.grade(
-                    sub.path, student_id=sub.student_id, slot=slot, input_hash=input_hash
-                )
-            finally:
-                slots.put(slot)
-        if stop.is_set() and result.status is Status.HARNESS_ERROR:
-            return  # killed by the interrupt: leave it for the next run
-        # A TA's marks outlive regrading: keep the stored ones, apply the CSV's on top.
-        previous = read_json(out / sub.student_id / RESULTS_FILE) or {}
-        stored_marks = previous.get("extra_data", {}).get("harness", {}).get("manual", ())
-        result = result.replace(
-            execution_time=time.monotonic() - started,
-            manual=manual.entries(spec, stored_marks, marks.get(sub.student_id)),
-        )
-        write_json_strict(out / sub.student_id / RESULTS_FILE, result.to_json())
-        graded.append(sub.student_id)
-        # Its report now, while other submissions grade: the end-of-run build then only
-        # rewrites pages from figures already drawn.  One at a time (matplotlib).
-        with report_lock, contextlib.suppress(Exception):  # the final build reports faults
-            report.write_student(out, spec, result)
-        emit(Event("done", sub, result))
-
-    interrupted = False
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
-    try:
-        futures = [pool.submit(run_one, sub, h) for sub, h in todo]
-        for f in futures:
-            while True:
-                try:
-                    f.result(timeout=0.5)
-                    break
-                except TimeoutError:
-                    continue
-    except KeyboardInterrupt:
-        interrupted = True
-        stop.set()
-        pipeline.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    by_id = {sub.student_id: sub for sub, _ in todo}
+    ran = runner.run(
+        work,
+        [
+            Task(sub.student_id, str(sub.path), input_hash, sub.naming_error)
+            for sub, input_hash in todo
+        ],
+        lambda kind, sid, result, message: emit(Event(kind, by_id[sid], result, message)),
+    )
 
     results = collect(out, spec, [s.student_id for s in submissions_of(submissions, surveyed)])
     surveyed.write(out)
@@ -352,16 +312,18 @@ def grade(
         spec=spec,
         out=out,
         results=tuple(results),
-        graded_now=tuple(graded),
+        graded_now=ran.graded,
         skipped=tuple(skipped),
         sandbox=backend.describe(),
-        interrupted=interrupted,
+        interrupted=ran.interrupted,
         report=built,
         report_error=error,
         settings=settings,
         reused=tuple(reused),
         class_list=surveyed,
-        notes=written.notes,
+        notes=tuple(written.notes) + tuple(ran.notes),
+        executor=runner.describe(),
+        unfinished=ran.unfinished,
     )
 
 

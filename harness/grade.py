@@ -40,6 +40,7 @@ from rich.text import Text
 from harness import api
 from harness.assignments import list_assignments
 from harness.errors import HarnessError, UnsafeSandboxWarning, UsageError
+from harness.executors.cli import QueueCounts, api_arguments, cluster_options
 from harness.results import Status
 from harness.sandbox import BACKENDS
 from harness.sandbox.docker import unavailable_reason as docker_unavailable_reason
@@ -242,6 +243,7 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     help="Write a marking sheet (every student, every manual item) to fill in for --manual.",
 )
 @click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
+@cluster_options
 def cli(
     submissions: Path | None,
     assignment: str | None,
@@ -270,6 +272,7 @@ def cli(
     forget_settings: bool,
     manual_sheet: Path | None,
     list_assignments: bool,
+    **cluster: object,
 ) -> None:
     """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
     OUT/<id>/results.json (Gradescope format), OUT/<id>/report.html, OUT/index.html
@@ -311,6 +314,7 @@ def cli(
         transient=False,
     )
     task = None
+    counts = QueueCounts()
 
     def on_event(event: api.Event) -> None:
         nonlocal task
@@ -318,8 +322,10 @@ def cli(
             return
         if event.kind == "start":
             progress.update(task, current=escape(printable(event.submission.student_id)))
-        elif event.kind in ("done", "skip"):
+        elif event.kind in ("done", "skip", "failed"):
             progress.advance(task)
+        if cluster["executor"] == "slurm":  # queued / running / done / failed
+            progress.update(task, current=counts.see(event.kind, event.submission.student_id))
 
     try:
         spec_found = api.find_assignment(assignment)
@@ -339,6 +345,7 @@ def cli(
                     jobs=jobs,
                     sandbox=sandbox,
                     gpus=gpus,
+                    **api_arguments(cluster, console, progress.stop),
                     timeout=timeout,
                     memory=memory,
                     only=only,
@@ -368,6 +375,7 @@ def cli(
         f"results in [bold]{out.resolve()}[/] (index.html, {_files(batch)}, <id>/report.html, "
         "<id>/results.json)"
     )
+    _cluster_report(console, batch)
     if batch.report_error:
         console.print(
             f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True
@@ -431,6 +439,19 @@ def _class_list(console: Console, batch: api.BatchResult) -> None:
             )
     for note in batch.notes:
         console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+
+
+def _cluster_report(console: Console, batch: api.BatchResult) -> None:
+    """Where the submissions were graded, and those a Slurm run left without a result."""
+    if batch.executor != "local":
+        console.print(f"executor: {batch.executor}")
+    for student_id, why in batch.unfinished:
+        console.print(
+            f"[red]not graded this run: {escape(printable(student_id))}: {escape(why)}[/]",
+            soft_wrap=True,
+        )
+    if batch.unfinished and not batch.interrupted:
+        sys.exit(ExitCode.HARNESS_ERROR)
 
 
 def _reports_only(

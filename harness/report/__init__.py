@@ -186,10 +186,10 @@ def build(
     for result in results:
         late_note = late.get(result.student_id, "")
         try:
-            page = write_student(out, spec, result, cache=cache, generated=stamp, late=late_note)
+            path = write_student(out, spec, result, cache=cache, generated=stamp, late=late_note)
         except Exception as exc:  # noqa: BLE001 - one student's data never stops the others
-            page = write_fallback(out, result, exc)
-        if page:
+            path = write_fallback(out, result, exc)
+        if path:
             written.add(result.student_id)
     index = out / INDEX_FILE
     page = index_page(results, spec, cache, reports=written, generated=stamp, table=table)
