@@ -374,7 +374,7 @@ def _validation_tables(console: Console, report: validate.ValidationReport) -> N
         score = f"{result.score:g}/{result.max_score:g}"
         graded.add_row(role, str(result.status), score, want, f"{result.execution_time:.1f}s")
     graded.add_row(
-        f"{len(report.examples)} examples",
+        f"{len(report.examples)} example{'' if len(report.examples) == 1 else 's'}",
         f"{len(report.as_expected)} as expected",
         "",
         "expected.toml",
