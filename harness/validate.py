@@ -221,7 +221,11 @@ class _Recorder:
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
-            self.errors.append(f"{report.nodeid}: {report.longreprtext}"[:4000])
+            # "file.py: the exception", then the end of pytest's account of it
+            text = report.longreprtext
+            said = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+            summary = said[-1] if said else first_line(text)
+            self.errors.append(f"{report.nodeid}: {summary}\n{text[-3000:]}")
 
     def pytest_collection_modifyitems(self, items: list[Any]) -> None:
         self.nodeids = [item.nodeid for item in items]

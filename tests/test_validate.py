@@ -142,6 +142,7 @@ def test_a_real_grader_is_collected_as_the_worker_collects_it(tmp_path):
         (ProblemKind.COLLECTION, "test_broken.py"),
         (ProblemKind.UNWEIGHED_TEST, "test_a.py::test_two"),
     ]
+    assert problems[0].detail.startswith("SyntaxError"), problems[0].detail
 
 
 # -- reference, template, examples ------------------------------------------------------
