@@ -1,5 +1,5 @@
 # The two commands of the README, and the set-up they share.
-.PHONY: setup lock examples test lint benchmarks fidelity
+.PHONY: setup lock examples validate test lint benchmarks fidelity
 
 PY := .venv/bin/python
 
@@ -18,6 +18,16 @@ examples: setup
 		name=$$(basename "$$dir"); \
 		$(PY) harness/grade.py "$$dir" --assignment "$$name" --out "results/$$name"; \
 	done
+
+# Validate every assignment's grader (grade.py validate): the reference gets full marks, the
+# blank template zero, every example its expected verdict, every check and test its pair.
+# Examples are graded into results/<assignment>/, reusing what `make examples` left there.
+# Every assignment is validated; the target fails at the end if any had a problem.
+validate: setup
+	@status=0; for dir in submissions/*/; do \
+		name=$$(basename "$$dir"); \
+		$(PY) harness/grade.py validate --assignment "$$name" --out "results/$$name" || status=1; \
+	done; exit $$status
 
 test: setup
 	$(PY) -m pytest

@@ -11,101 +11,42 @@ get zero.  A part that gets otherwise is a *miss*.  A part's points are the sum 
 scores (each check's first tag is its part); its maximum, the automatic points the spec gives
 it.  Parts graded only by a TA (manual items) have no automatic points and are not labelled.
 
-``benchmarks/class_fidelity.py`` is the command; this module is its arithmetic.
+``benchmarks/class_fidelity.py`` is the command; this module tallies and renders. How one
+result is compared with its labels is ``harness.expected``'s, which ``harness.validate`` (and
+the example tests through it) use too.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from harness.results import CheckStatus, SubmissionResult
+from harness.expected import (
+    CORRECT,
+    EMPTY,
+    FAULTY,
+    LABELS,
+    PartOutcome,
+    auto_points,
+    part_outcomes,
+    read_labels,
+)
+from harness.results import SubmissionResult
 from harness.spec import AssignmentSpec
 
-CORRECT, FAULTY, EMPTY = "correct", "faulty", "empty"
-LABELS = (CORRECT, FAULTY, EMPTY)
-EPS = 1e-9  #: points closer than this are equal (parametrised checks share points as floats)
-MESSAGE_CHARS = 200  #: how much of a failing check's message a miss quotes
-
-
-def auto_points(spec: AssignmentSpec) -> dict[str, float]:
-    """Part -> its automatic points, for every part that has checks (in the spec's order)."""
-    points: dict[str, float] = {}
-    for check in spec.checks:
-        points[check.part] = points.get(check.part, 0.0) + check.points
-    return {p.key: points[p.key] for p in spec.parts if p.key in points}
-
-
-def read_labels(expected: Path) -> dict[str, dict[str, str]]:
-    """Example id -> its ``parts`` labels, for the examples of ``expected.toml`` that have them."""
-    tables = tomllib.loads(expected.read_text(encoding="utf-8"))
-    return {sid: dict(t["parts"]) for sid, t in tables.items() if "parts" in t}
-
-
-@dataclass(frozen=True)
-class PartOutcome:
-    """One labelled part of one example and the points it got."""
-
-    example: str
-    part: str
-    label: str
-    score: float
-    max_score: float
-    failure: str = ""  #: the part's first failing check and the start of its message
-    cpu: float = 0.0  #: student CPU seconds the part's checks used
-
-    @property
-    def lost(self) -> float:
-        return max(0.0, self.max_score - self.score)
-
-    @property
-    def as_labelled(self) -> bool:
-        """Correct: full marks; faulty: less than full; empty: zero."""
-        if self.label == CORRECT:
-            return self.lost <= EPS
-        if self.label == FAULTY:
-            return self.lost > EPS
-        return self.score <= EPS
-
-
-def first_line(text: str, limit: int = MESSAGE_CHARS) -> str:
-    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def part_outcomes(
-    result: SubmissionResult, labels: Mapping[str, str], points: Mapping[str, float]
-) -> tuple[PartOutcome, ...]:
-    """The outcome of every labelled part of ``result`` that has automatic points."""
-    outcomes = []
-    for part, label in labels.items():
-        if part not in points:
-            continue
-        checks = [c for c in result.checks if c.tags and c.tags[0] == part]
-        failed = next(
-            (c for c in checks if c.status is CheckStatus.FAILED or c.score < c.max_score - EPS),
-            None,
-        )
-        if failed is not None:
-            failure = f'check "{failed.name}": {first_line(failed.output) or "(no message)"}'
-        elif result.output and not checks:
-            failure = first_line(result.output)  # not graded: the reason is the result's
-        else:
-            failure = ""
-        outcomes.append(
-            PartOutcome(
-                example=result.student_id,
-                part=part,
-                label=label,
-                score=round(sum(c.score for c in checks), 6),
-                max_score=points[part],
-                failure=failure,
-                cpu=round(sum(float(c.extra.get("cpu", 0.0)) for c in checks), 3),
-            )
-        )
-    return tuple(outcomes)
+__all__ = [
+    "CORRECT",
+    "EMPTY",
+    "FAULTY",
+    "LABELS",
+    "PartOutcome",
+    "Tally",
+    "auto_points",
+    "part_outcomes",
+    "read_labels",
+    "render",
+    "tally",
+]
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,14 @@ def case_files(folder: Path) -> dict[str, Path]:
 
 
 def zip_folder(folder: Path) -> bytes:
+    return zip_files(case_files(folder))
+
+
+def zip_files(files: dict[str, Path]) -> bytes:
+    """A deterministic ZIP of ``files`` (ZIP path -> source file): same files, same bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, path in sorted(
-            case_files(folder).items(), key=lambda kv: PurePosixPath(kv[0]).parts
-        ):
+        for name, path in sorted(files.items(), key=lambda kv: PurePosixPath(kv[0]).parts):
             info = zipfile.ZipInfo(name, date_time=_EPOCH)
             info.external_attr = 0o100644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -37,7 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from harness import api
+from harness import api, validate
 from harness.assignments import list_assignments
 from harness.errors import HarnessError, UnsafeSandboxWarning, UsageError
 from harness.executors.cli import QueueCounts, api_arguments, cluster_options
@@ -66,6 +66,8 @@ Exit codes:
   2    usage error (bad option, unknown assignment, missing folder)
   3    no *.zip submissions found
   130  interrupted; graded submissions are kept and the next run finishes the rest
+
+Before grading a class, check the grader: grade.py validate -a NAME (see validate --help).
 """
 
 
@@ -486,8 +488,210 @@ def _reports_only(
     sys.exit(ExitCode.OK)
 
 
+# -- grade.py validate -a NAME ------------------------------------------------------------
+
+
+class ValidateExitCode(IntEnum):
+    """Exit codes of ``grade.py validate``."""
+
+    OK = 0  #: the grader agrees with its reference, template, examples and spec
+    PROBLEMS = 1  #: at least one problem, each listed
+    USAGE_ERROR = 2  #: bad options, unknown assignment
+    INTERRUPTED = 130  #: stopped by Ctrl-C; what was graded is kept for the next run
+
+
+VALIDATE_EPILOG = """\b
+Exit codes:
+  0    no problem: the grader can be trusted with a class
+  1    at least one problem (each is listed, expected against got)
+  2    usage error (bad option, unknown assignment)
+  130  interrupted; graded results are kept and the next run reuses them
+"""
+
+
+def _points(scored: tuple[float, float] | None) -> str:
+    return "-" if scored is None else f"{scored[0]:g}/{scored[1]:g}"
+
+
+def _validation_tables(console: Console, report: validate.ValidationReport) -> None:
+    spec = report.spec
+    graded = Table(title=f"{spec.title}: what was graded", title_justify="left")
+    graded.add_column("submission")
+    graded.add_column("status")
+    graded.add_column("score", justify="right")
+    graded.add_column("must get", justify="right")
+    graded.add_column("time", justify="right")
+    for role, result, want in (
+        ("reference", report.reference, f"{spec.auto_max_score:g}"),
+        ("blank template", report.template, "0"),
+    ):
+        if result is None:
+            graded.add_row(role, "[red]not found[/]", "-", want, "")
+            continue
+        score = f"{result.score:g}/{result.max_score:g}"
+        graded.add_row(role, str(result.status), score, want, f"{result.execution_time:.1f}s")
+    graded.add_row(
+        f"{len(report.examples)} example{'' if len(report.examples) == 1 else 's'}",
+        f"{len(report.as_expected)} as expected",
+        "",
+        "expected.toml",
+        f"{sum(r.execution_time for r in report.examples):.1f}s",
+    )
+    console.print(graded)
+
+    checks = Table(title="Checks", title_justify="left")
+    checks.add_column("check", overflow="fold")
+    for col in ("points", "reference", "template", "examples failing it"):
+        checks.add_column(col, justify="right")
+    for row in report.check_rows():
+        checks.add_row(
+            escape(row.check.key),
+            f"{row.check.points:g}",
+            _points(row.reference),
+            _points(row.template),
+            f"{row.failing} of {row.graded}",
+        )
+    console.print(checks)
+
+
+def _problems_table(console: Console, report: validate.ValidationReport) -> None:
+    table = Table(title=f"{len(report.problems)} problems", title_justify="left")
+    table.add_column("problem", style="red", no_wrap=True)
+    table.add_column("what", overflow="fold")
+    table.add_column("expected", overflow="fold")
+    table.add_column("got", overflow="fold")
+    for p in report.problems:
+        got = escape(p.got) + (f"\n[dim]{escape(p.detail)}[/]" if p.detail else "")
+        table.add_row(str(p.kind), escape(p.subject), escape(p.expected), got)
+    console.print(table)
+
+
+@click.command(
+    "validate", epilog=VALIDATE_EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--assignment", "-a", required=True, help="Assignment name (see --list-assignments) or folder."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for the examples' results (default: results/NAME, where `make examples` "
+    "grades, so its results are reused); the reference's and template's go to OUT/.validate.",
+)
+@click.option(
+    "--examples",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of example ZIPs and their expected.toml (default: submissions/NAME of the "
+    "assignment's tree, else of this project).",
+)
+@click.option("--jobs", "-j", type=int, default=None, help="Submissions graded in parallel.")
+@click.option(
+    "--sandbox",
+    type=click.Choice(BACKENDS),
+    default="auto",
+    show_default=True,
+    help="Isolation backend, as for grading.",
+)
+@click.option("--gpus", default="", metavar="all|N|device=0,1", help="As for grading.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed, as for grading.")
+@click.option("--force", is_flag=True, help="Regrade everything, even unchanged results.")
+def validate_cli(
+    assignment: str,
+    out: Path | None,
+    examples: Path | None,
+    jobs: int | None,
+    sandbox: str,
+    gpus: str,
+    seed: int,
+    force: bool,
+) -> None:
+    """Check an assignment's grader before grading a class with it: grade the reference
+    (full marks on every automatic check), the blank template (zero on every one) and the
+    example submissions (the verdicts in their expected.toml), and list every disagreement,
+    every check that cannot fail or cannot pass, and every spec key without a test or test
+    without a spec key, with the seconds it took."""
+    console = Console(stderr=False)
+    if sandbox == "local":
+        console.print(f"[bold red]{LOCAL_WARNING}[/]")
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("validating", total=None, current="")
+
+    def on_event(event: api.Event) -> None:
+        if event.kind == "start":
+            progress.update(task, current=event.submission.student_id)
+        elif event.kind in ("done", "skip"):
+            progress.advance(task)
+
+    try:
+        spec = api.find_assignment(assignment)
+        folder = examples if examples is not None else validate.examples_folder(spec)
+        count = len(list(folder.glob("*.zip"))) if folder.is_dir() else 0
+        progress.update(task, total=2 + count)
+        with progress, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnsafeSandboxWarning)  # printed above
+            report = validate.validate(
+                assignment=assignment,
+                out=out if out is not None else Path("results") / spec.name,
+                examples=examples,
+                sandbox=sandbox,
+                jobs=jobs,
+                seed=seed,
+                gpus=gpus,
+                force=force,
+                on_event=on_event,
+            )
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        sys.exit(ValidateExitCode.USAGE_ERROR)
+    except HarnessError as exc:
+        console.print(f"[red]harness error:[/] {exc}", soft_wrap=True)
+        sys.exit(ValidateExitCode.PROBLEMS)
+    _validation_tables(console, report)
+    if report.problems:
+        _problems_table(console, report)
+    phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items())
+    reused = 2 + len(report.examples) - report.graded_now
+    console.print(
+        f"validated {spec.name} in {report.seconds:.1f} s ({phases}); graded "
+        f"{report.graded_now}, reused {reused} stored results; sandbox: "
+        f"{report.sandbox.split(':', 1)[0]}"
+    )
+    console.print(
+        f"results in [bold]{report.out}[/] (the reference's and the template's in "
+        f"{validate.TRUSTED_DIR}/)"
+    )
+    if report.interrupted:
+        console.print("[yellow]interrupted: run the same command again to finish[/]")
+        sys.exit(ValidateExitCode.INTERRUPTED)
+    if report.problems:
+        console.print(
+            f"[bold red]{len(report.problems)} problem(s)[/]: the grader is not ready for a class"
+        )
+        sys.exit(ValidateExitCode.PROBLEMS)
+    console.print(
+        "[bold green]no problems[/]: the reference gets full marks, the blank template zero, "
+        "every example its expected verdict, and every check and test has its pair"
+    )
+    sys.exit(ValidateExitCode.OK)
+
+
 def main() -> None:
-    cli()
+    # `grade.py validate ...` is a command of its own; anything else grades a folder (a
+    # folder named "validate" is graded as ./validate).
+    if sys.argv[1:2] == ["validate"]:
+        validate_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} validate")
+    else:
+        cli()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Every example ZIP in submissions/ gets the verdict its name promises."""
+"""Every example ZIP in submissions/ gets the verdict its name promises, and every
+assignment's grader validates (``harness.validate``): one grading serves both."""
 
 import os
 import tomllib
@@ -8,8 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import grading_timeout, require
 
-from benchmarks import fidelity
-from harness import api, examples
+from harness import examples, expected, validate
 from harness.assignments import find_assignment
 from harness.errors import UnsafeSandboxWarning
 from harness.sandbox.bwrap import BwrapSandbox
@@ -43,10 +43,10 @@ def test_every_graded_example_labels_each_part(assignment):
     benchmark (benchmarks/class_fidelity.py): exactly the parts that have checks, each
     "correct", "faulty" or "empty". A part graded only by a TA is not labelled, and an
     example the harness refuses (misnamed, not a ZIP, ...) has no parts to label."""
-    graded_parts = set(fidelity.auto_points(find_assignment(assignment)))
-    expected = tomllib.loads((SUBMISSIONS / assignment / "expected.toml").read_text())
+    graded_parts = set(expected.auto_points(find_assignment(assignment)))
+    verdicts = tomllib.loads((SUBMISSIONS / assignment / "expected.toml").read_text())
     problems = []
-    for sid, want in expected.items():
+    for sid, want in verdicts.items():
         labels = want.get("parts")
         if want["status"] == "not_graded":
             if labels is not None:
@@ -60,17 +60,19 @@ def test_every_graded_example_labels_each_part(assignment):
                 f"{sid}: parts {sorted(labels)}; the parts with checks are {sorted(graded_parts)}"
                 " (a part graded only by a TA is not labelled)"
             )
-        wrong = {k: v for k, v in labels.items() if v not in fidelity.LABELS}
+        wrong = {k: v for k, v in labels.items() if v not in expected.LABELS}
         if wrong:
-            problems.append(f"{sid}: labels {wrong}; allowed: {', '.join(fidelity.LABELS)}")
+            problems.append(f"{sid}: labels {wrong}; allowed: {', '.join(expected.LABELS)}")
     assert not problems, "\n".join(problems)
 
 
-#: Every assignment's examples in bubblewrap; the self-test assignment's hostile ones
-#: (hangs, memory hog, print flood, exits) in Docker too, for the same verdicts.
+#: Every assignment validated in bubblewrap: its reference, blank template and examples
+#: graded once; the self-test assignment's (hangs, memory hog, print flood, exits) in
+#: Docker too, for the same verdicts.
 def timeout(assignment: str) -> pytest.MarkDecorator:
-    """The time grading the examples may take: their limits, not today's machine, say."""
-    count = len(list((SUBMISSIONS / assignment).glob("*.zip")))
+    """The time validating may take: the limits of the submissions it grades (the
+    examples, the reference and the template), not today's machine, say."""
+    count = len(list((SUBMISSIONS / assignment).glob("*.zip"))) + 2
     limits = find_assignment(assignment).limits
     return pytest.mark.timeout(grading_timeout(limits, count, jobs=JOBS))
 
@@ -86,48 +88,37 @@ GRADINGS = [pytest.param((a, ""), id=a, marks=timeout(a)) for a in ASSIGNMENTS] 
 
 
 @pytest.fixture(scope="module", params=GRADINGS)
-def graded(request, tmp_path_factory):
+def validated(request, tmp_path_factory):
     assignment, backend = request.param
     if backend:
         require(backend)
-    out = tmp_path_factory.mktemp(f"out-{assignment}")
     with warnings.catch_warnings():  # off CI, without bubblewrap, local is the honest fallback
         warnings.simplefilter("ignore", UnsafeSandboxWarning)
-        batch = api.grade(
-            submissions=SUBMISSIONS / assignment,
+        return validate.validate(
             assignment=assignment,
-            out=out,
+            out=tmp_path_factory.mktemp(f"out-{assignment}"),
             sandbox=backend or sandbox_name(),
             jobs=JOBS,
         )
-    expected = tomllib.loads((SUBMISSIONS / assignment / "expected.toml").read_text())
-    return batch, expected
 
 
 @pytest.mark.sandbox
-def test_every_example_gets_its_verdict(graded):
-    batch, expected = graded
-    results = {r.student_id: r for r in batch.results}
-    assert set(results) == set(expected)
-    problems = []
-    for sid, want in expected.items():
-        r = results[sid]
-        text = r.output + "\n" + "\n".join(c.output for c in r.checks)
-        if str(r.status) != want["status"]:
-            problems.append(f"{sid}: status {r.status}, expected {want['status']}\n{text[:800]}")
-        if abs(r.score - want["score"]) > 1e-9:
-            problems.append(f"{sid}: score {r.score}, expected {want['score']}\n{text[:800]}")
-        missing = set(want.get("flags", [])) - set(r.flags)
-        if missing:
-            problems.append(f"{sid}: flags {r.flags} lack {sorted(missing)}")
-        if want.get("message") and want["message"] not in text:
-            problems.append(f"{sid}: no {want['message']!r} in:\n{text[:800]}")
-    assert not problems, "\n\n".join(problems)
+def test_every_example_gets_its_verdict(validated):
+    assert validated.examples, "no example was graded"
+    assert not validated.disagreements, "\n\n".join(str(d) for d in validated.disagreements)
 
 
 @pytest.mark.sandbox
-def test_gradebook_has_one_row_per_submission(graded):
-    batch, expected = graded
-    rows = (batch.out / "summary.csv").read_text().splitlines()
+def test_the_grader_validates(validated):
+    """The reference gets full marks, the blank template zero, every check can fail and
+    pass, every [checks] key names a test and every test has a key."""
+    others = [p for p in validated.problems if p.kind is not validate.ProblemKind.DISAGREEMENT]
+    assert not others, "\n".join(str(p) for p in others)
+    assert not validated.interrupted
+
+
+@pytest.mark.sandbox
+def test_gradebook_has_one_row_per_submission(validated):
+    rows = (validated.out / "summary.csv").read_text().splitlines()
     assert rows[0].startswith("id,status,")
-    assert len(rows) == 1 + len(expected)
+    assert len(rows) == 1 + len(validated.expected)
