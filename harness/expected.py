@@ -8,7 +8,7 @@ table per example id::
     score = 6                              # the total of the automatic points
     message = "the forget gate f uses"     # optional: a substring of the result's messages
     flags = ["needs_review"]               # optional: flags the result must carry
-    parts = { rnn = "correct", lstm = "faulty" }
+    parts = { encoder = "correct", decoder = "faulty" }
 
 ``parts`` labels every automatically graded part (a part with at least one check):
 "correct" (does what the hand-out asks: full marks), "faulty" (a fault the hand-out names:
