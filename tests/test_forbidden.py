@@ -626,3 +626,66 @@ def test_a_dynamic_access_flags_the_submission_for_a_ta(tmp_path):
     plain = Evidence(tmp_path)
     flag_dynamic_access({"part1/lstm.py": "import torch\nx = torch.tanh\n"}, settings, plain)
     assert plain.reviews == []
+
+
+FUSED_BY_OTHER_ROADS = """\
+import torch
+
+H = 4
+
+
+def weights():
+    g = torch.Generator().manual_seed(0)
+    return [torch.randn(4 * H, n, generator=g) for n in (3, H)] + [torch.zeros(4 * H)] * 2
+
+
+def fused_cell():
+    x, h, c = torch.ones(2, 3), torch.zeros(2, H), torch.zeros(2, H)
+    return tuple(torch.lstm_cell(x, (h, c), *weights())[0].shape)  # MARK plain
+
+
+def dispatcher_cell():
+    x, h, c = torch.ones(2, 3), torch.zeros(2, H), torch.zeros(2, H)
+    out = torch.ops.aten.lstm_cell.default(x, [h, c], *weights())  # MARK overload
+    return tuple(out[0].shape)
+
+
+def dispatcher_linear():
+    return tuple(torch.ops.aten.linear(torch.ones(2, 3), torch.ones(5, 3)).shape)  # MARK packet
+"""
+
+
+def test_fused_kernels_are_found_by_every_name_they_have():
+    forbidden = ["torch.lstm_cell", "torch.rnn_tanh_cell", "torch.nn.functional.linear"]
+    uses = find_forbidden({"m.py": FUSED_BY_OTHER_ROADS}, forbidden=forbidden)
+    line = marks(FUSED_BY_OTHER_ROADS)
+    assert {(u.api, u.line) for u in uses} == {
+        ("torch.lstm_cell", line["plain"]),
+        ("torch.lstm_cell", line["overload"]),
+        ("torch.nn.functional.linear", line["packet"]),
+    }
+    rnn = "import torch\nfrom torch import _VF\ny = _VF.rnn_tanh_cell(1, 2, 3, 4, 5, 6)\n"
+    assert [u.api for u in find_forbidden({"r.py": rnn}, forbidden=forbidden)] == [
+        "torch.rnn_tanh_cell"
+    ]
+    # The operators that are not forbidden stay allowed, by any road.
+    fine = "import torch\ny = torch.ops.aten.addmm(1, 2, 3)\nz = torch.tanh(y)\n"
+    assert find_forbidden({"f.py": fine}, forbidden=forbidden) == []
+
+
+@pytest.mark.sandbox
+def test_traps_follow_the_dispatchers_operators(backend, make_session):
+    session = make_session(backend, {"fused.py": FUSED_BY_OTHER_ROADS}, call_timeout=30, budget=60)
+    status = session.op("install_traps", ["torch.lstm_cell", "torch.nn.functional.linear"])
+    assert status["trapped"]["torch.lstm_cell"] == "function"
+    fused = session.load("fused.py")
+    assert fused.fused_cell() == (2, 4)
+    assert fused.dispatcher_cell() == (2, 4)
+    assert fused.dispatcher_linear() == (2, 5)
+    line = marks(FUSED_BY_OTHER_ROADS)
+    got = {(r["api"], r["line"]) for r in session.op("trap_report")}
+    assert got == {
+        ("torch.lstm_cell", line["plain"]),
+        ("torch.lstm_cell", line["overload"]),
+        ("torch.nn.functional.linear", line["packet"]),
+    }
