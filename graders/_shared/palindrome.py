@@ -14,7 +14,7 @@ the one that works is reported, so a formality never zeroes a student:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,9 +305,7 @@ def compare_with_equations(
     return Comparison(dims, params, features, out, match, closest, tried, mistakes)
 
 
-def explain_mismatch(
-    found: Probe, comparison: Comparison, equations: dict[str, int] | None = None
-) -> str:
+def explain_mismatch(found: Probe, comparison: Comparison, equations: Mapping[str, int]) -> str:
     """What is wrong with the forward pass, with the equation numbers of the student's
     hand-out (``equations``: symbol -> number, from the spec)."""
     kind = found.kind
@@ -332,7 +330,7 @@ def explain_mismatch(
     error = f"{closest.error:.3g}" if closest else "?"
     return (
         f"no consistent reading of your {len(names)} parameters reproduces the "
-        f"{'LSTM' if kind == 'lstm' else 'RNN'} ({cells.equation_range(kind, equations)}) "
+        f"{'LSTM' if kind == 'lstm' else 'RNN'} ({cells.equation_range(equations)}) "
         "output: tried "
         f"{comparison.tried} mappings, the closest is off by {error} (relative). Check each "
         "equation against your forward, the initial state h(0) = 0 and which step's output "

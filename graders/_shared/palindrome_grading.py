@@ -188,8 +188,7 @@ def check_interface(student, probe, part, settings, evidence):
 
 def check_equations(probe, comparison, settings, evidence):
     if comparison.match is None:
-        equations = settings.get("equations", {}).get(probe.kind)
-        fail(pal.explain_mismatch(probe, comparison, equations))
+        fail(pal.explain_mismatch(probe, comparison, settings["equations"][probe.kind]))
     evidence.text(
         name="mapping",
         title="How your parameters were matched",
