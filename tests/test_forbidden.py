@@ -612,7 +612,7 @@ def test_traps_record_what_the_student_really_calls(backend, make_session):
 
 
 def test_a_dynamic_access_flags_the_submission_for_a_ta(tmp_path):
-    from _shared.palindrome_grading import flag_dynamic_access
+    from _shared.palindrome import flag_dynamic_access
     from harness.checks.context import Evidence
 
     settings = {"forbidden": ["torch.nn.LSTM"]}

@@ -1,9 +1,12 @@
 """Driving a student's palindrome model from the grader: build, probe, compare, train.
 
-Shared by the palindrome assignments' checks.  Every function takes the
-``StudentSession`` and remote objects; student code runs only in the sandbox.
-The interface variants real submissions show (EDITIONS.md) are tried in turn and
-the one that works is reported, so a formality never zeroes a student:
+Shared by the palindrome assignments' checks (their test files and the fixtures of
+``palindrome_grading``): each function computes one thing a check decides on, such as
+``construction_errors``, ``explain_mismatch``, ``gradient_problems`` or
+``Trainer.accuracy``. Every function takes the ``StudentSession`` and remote objects;
+student code runs only in the sandbox. The interface variants real submissions show
+(EDITIONS.md) are tried in turn and the one that works is reported, so a formality never
+zeroes a student:
 
 - constructor: the skeleton's keyword arguments, then positional, then fewer;
 - input layout: (B, T) floats, (B, T, 1), one-hot (B, T, 10), time-first;
@@ -14,7 +17,7 @@ the one that works is reported, so a formality never zeroes a student:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +25,17 @@ import numpy as np
 import torch
 
 from _shared import cells
-from harness.checks import CheckFailed, Remote, StudentError, StudentSession, fail, signature
+from harness.checks import (
+    CheckFailed,
+    Evidence,
+    Remote,
+    StudentError,
+    StudentSession,
+    describe_uses,
+    fail,
+    find_suspicious,
+    signature,
+)
 
 
 def palindromes(batch: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +178,21 @@ def constructors(cls: Remote) -> list[tuple[str, Callable[..., Any]]]:
     return [(SIGNATURE, by_signature), *fixed]
 
 
+def construction_errors(cls: Remote) -> list[StudentError]:
+    """Why ``constructors`` cannot build a small model of ``cls``: [] as soon as one way
+    builds it. The list stops at a NotImplementedError: the blank skeleton says what to do."""
+    errors: list[StudentError] = []
+    for _, build in constructors(cls):
+        try:
+            build(5, 1, 4, 10, 2)
+            return []
+        except StudentError as exc:
+            errors.append(exc)
+            if exc.type == "NotImplementedError":
+                break
+    return errors
+
+
 def _output(
     session: StudentSession, model: Any, x: torch.Tensor, batch: int, seq: int
 ) -> np.ndarray | None:
@@ -252,6 +280,32 @@ def run_model(
     return out
 
 
+def interface_notes(
+    session: StudentSession, found: Probe, model: Any, cls_name: str, *, hidden: int
+) -> list[str]:
+    """The interface variants accepted (for the report): how the model was built and fed, a
+    batch size fixed at construction, and a parameter count other than the equations'."""
+    notes = list(found.notes)
+    if found.batch_fixed:
+        notes.append(
+            f"{cls_name} runs only at the batch size given to its constructor (accepted: "
+            "the skeleton passes batch_size); it was graded at that batch size"
+        )
+    # The parameter count is a written question (the report's), not a rule for the code: a
+    # learnable h_init or PyTorch's second bias is no fault. It is shown for the TA.
+    shapes = session.op("parameters", model, want="value")
+    dims = cells.Dims(D=found.layout.input_dim, H=hidden, C=10)
+    count = sum(int(np.prod(v.shape)) for v in shapes.values())
+    expected = cells.parameter_count(found.kind, dims)
+    if count != expected:
+        notes.append(
+            f"{cls_name} has {count} parameters (numbers) where the equations have {expected} "
+            f"for D = {dims.D}, H = {dims.H}, C = 10 (not counted: the count is a question "
+            "for the report)"
+        )
+    return notes
+
+
 def loss_of(session: StudentSession, found: Probe, out: Any, targets: np.ndarray) -> Any:
     """The last-step cross-entropy of the output, whatever form the output takes (remote)."""
     functional = session.import_module("torch.nn.functional")
@@ -305,9 +359,7 @@ def compare_with_equations(
     return Comparison(dims, params, features, out, match, closest, tried, mistakes)
 
 
-def explain_mismatch(
-    found: Probe, comparison: Comparison, equations: dict[str, int] | None = None
-) -> str:
+def explain_mismatch(found: Probe, comparison: Comparison, equations: Mapping[str, int]) -> str:
     """What is wrong with the forward pass, with the equation numbers of the student's
     hand-out (``equations``: symbol -> number, from the spec)."""
     kind = found.kind
@@ -332,12 +384,84 @@ def explain_mismatch(
     error = f"{closest.error:.3g}" if closest else "?"
     return (
         f"no consistent reading of your {len(names)} parameters reproduces the "
-        f"{'LSTM' if kind == 'lstm' else 'RNN'} ({cells.equation_range(kind, equations)}) "
+        f"{'LSTM' if kind == 'lstm' else 'RNN'} ({cells.equation_range(equations)}) "
         "output: tried "
         f"{comparison.tried} mappings, the closest is off by {error} (relative). Check each "
         "equation against your forward, the initial state h(0) = 0 and which step's output "
         "you return."
     )
+
+
+def gradient_problems(
+    session: StudentSession, found: Probe, comparison: Comparison, *, hidden: int
+) -> dict[str, str] | None:
+    """{canonical name: what is wrong with its gradient}; None if they cannot be compared.
+
+    The student's last-step cross-entropy is back-propagated through its own model, set to
+    seeded canonical weights through the mapping found, and compared with the equations'
+    gradients. With a diagnosed forward mistake the gradients are compared with that
+    mistake's own gradients, so the backward pass is judged on its own.
+    """
+    usable = comparison.usable
+    if usable is None:
+        return None
+    model = found.model(seq_length=6, hidden=hidden, batch=5)
+    shapes = {n: v.shape for n, v in session.op("parameters", model, want="value").items()}
+    rng = np.random.default_rng(11)
+    canon = {
+        n: rng.normal(scale=0.5, size=s)
+        for n, s in cells.canonical_shapes(found.kind, comparison.dims).items()
+    }
+    values = usable.mapping.student_values(canon, shapes)
+    session.op("set_parameters", model, {n: v.astype(np.float32) for n, v in values.items()})
+    digits, targets = palindromes(5, 7, rng)
+    session.op("zero_grad", model)
+    out = _last_step(model(found.layout.encode(digits)), found, 5, 6)
+    loss_of(session, found, out, targets).backward()
+    got = cells.canonical_gradients(usable.mapping, session.op("gradients", model, want="value"))
+    features = found.layout.features(digits)
+    _, expected = cells.reference_gradients(found.kind, canon, features, targets, usable.variant)
+    problems: dict[str, str] = {}
+    for name, want in expected.items():
+        have = got.get(name)
+        if have is None or not np.any(have):
+            if np.any(want):
+                problems[name] = f"no gradient reached {name}"
+            continue
+        err = float(np.max(np.abs(have - want)) / max(1e-3, float(np.max(np.abs(want)))))
+        if err > 1e-3:
+            problems[name] = f"d loss / d {name} is off by {err:.3g} (relative)"
+    return problems
+
+
+def explain_gradient_problems(problems: dict[str, str]) -> str:
+    """What is wrong with the gradients, and where they point to a graph cut (a detached
+    state), the likely cause."""
+    hint = _cut_graph_hint(problems)
+    return (
+        "the forward pass is right but the gradients are not:\n  "
+        + "\n  ".join(sorted(problems.values()))
+        + (f"\n{hint}" if hint else "")
+    )
+
+
+def _cut_graph_hint(problems: dict[str, str]) -> str:
+    names = set(problems)
+    if not names or names & {"W_ph", "b_p"} or not all(n.startswith(("W_", "b_")) for n in names):
+        return ""
+    if all(n.endswith("h") and n.startswith("W_") for n in names):
+        return (
+            "Only the recurrent weights are affected, so back-propagation through time "
+            "is cut: is h (or c) detached inside the loop (.detach(), .data, "
+            "torch.no_grad())?"
+        )
+    if all(p.startswith("no gradient") for p in problems.values()):
+        return (
+            "Only the output layer W_ph, b_p receives gradients: the hidden state is "
+            "detached from the graph before the output (.detach(), .data, "
+            "torch.no_grad()), so the cell itself can never learn."
+        )
+    return ""
 
 
 def train(
@@ -435,3 +559,112 @@ def depends_on_parameters(session: StudentSession, found: Probe, *, hidden: int)
 
 def curve_table(curve: Sequence[tuple[int, float, float]]) -> list[list[Any]]:
     return [[s, round(loss, 4), round(acc, 4)] for s, loss, acc in curve]
+
+
+@dataclass
+class Trainer:
+    """The grader's brief training of a student's model, for one test file's training
+    checks (``[settings]``: ``hidden``, ``train_hidden``, ``accuracy`` and
+    ``reference_accuracy``); it remembers the shortest length the model did not learn."""
+
+    session: StudentSession
+    found: Probe
+    comparison: Comparison
+    gradient_problems: dict[str, str] | None
+    cls_name: str  #: the class's name, as the report names it
+    settings: Mapping[str, Any]
+    failed_at: int | None = None
+
+    def output_moves(self) -> bool:
+        """Whether the model's output changes when its parameters change (it can learn)."""
+        return depends_on_parameters(self.session, self.found, hidden=self.settings["hidden"])
+
+    def loop(self, steps: int) -> str:
+        """The grader's loop, as a message tells it."""
+        return (
+            f"after {steps} RMSProp steps (lr 0.001, batch 128, hidden "
+            f"{self.settings['train_hidden']}, gradient norm clipped to 10)"
+        )
+
+    def accuracy(self, *, length: int, steps: int, evidence: Evidence) -> float:
+        """Held-out accuracy on palindromes of ``length`` after at most ``steps`` steps of
+        the grader's loop; the curve goes in the report, beside the reference's."""
+        target, H = self.settings["accuracy"], self.settings["train_hidden"]
+        session, found, usable = self.session, self.found, self.comparison.usable
+        model = found.model(seq_length=length - 1, hidden=H, batch=128)
+        accuracy, curve = train(session, found, model, length=length, steps=steps, target=target)
+        note = ""
+        # Judge the cell, not the initialisation the hand-out left to the student: a cell with
+        # right gradients that learned too slowly gets a second run from standard weights.
+        if accuracy < target and usable is not None and not self.gradient_problems:
+            model = found.model(seq_length=length - 1, hidden=H, batch=128)
+            reference_init(session, model, usable.mapping, found, H, seed=0)
+            accuracy, curve2 = train(
+                session, found, model, length=length, steps=steps, target=target
+            )
+            curve = curve + [(s + steps, loss, acc) for s, loss, acc in curve2]
+            note = " (with standard initial weights: yours made learning slower)"
+        evidence.table(
+            name=f"training-{length}",
+            title=f"Training on palindromes of length {length}",
+            columns=["step", "loss", "held-out accuracy"],
+            rows=curve_table(curve),
+        )
+        self._record_accuracy(evidence, length, accuracy)
+        if accuracy < target:
+            self.failed_at = length
+        elif note:
+            evidence.text(name=f"training-{length}-note", text=f"reached {accuracy:.1%}{note}")
+        return accuracy
+
+    def _record_accuracy(self, evidence: Evidence, length: int, accuracy: float) -> None:
+        """This length's accuracy on one plot with the reference's curve
+        (``[settings.reference_accuracy]``: {kind: [[T, accuracy], ...]}, from calibration)."""
+        plot: dict[str, Any] = {
+            "figure": "accuracy-by-length",
+            "title": "Held-out accuracy against palindrome length",
+            "x": "palindrome length T",
+            "y": "held-out accuracy",
+            "ylim": (0.0, 1.03),
+        }
+        evidence.series(
+            name=f"accuracy-{length}",
+            **plot,
+            label=f"your {self.cls_name}",
+            points=[(length, accuracy)],
+        )
+        reference = self.settings.get("reference_accuracy", {}).get(self.found.kind)
+        if reference:
+            evidence.series(
+                name="reference-accuracy",
+                **plot,
+                label=f"reference {self.cls_name}",
+                points=reference,
+                reference=True,
+            )
+
+
+# -- forbidden APIs -----------------------------------------------------------------------
+
+
+def not_done_by_forbidden_api(forbidden_uses: str, settings: Mapping[str, Any], kind: str) -> None:
+    """A forbidden API doing the work voids the checks of that work (spec: forbidden_voids)."""
+    __tracebackhide__ = True
+    if forbidden_uses and kind in settings.get("forbidden_voids", []):
+        fail(
+            "not counted: part of this model's work is done by an API the hand-out forbids "
+            "(see the forbidden-API check)"
+        )
+
+
+def flag_dynamic_access(
+    files: Mapping[str, str], settings: Mapping[str, Any], evidence: Evidence
+) -> None:
+    """Code that may reach a forbidden API in a way neither static analysis nor the traps
+    can settle (a name decoded at run time, exec of a built string) does not cost points,
+    but the submission is flagged for a TA, with the lines."""
+    suspicious = find_suspicious(files, forbidden=settings["forbidden"])
+    if suspicious:
+        text = describe_uses(suspicious)
+        evidence.text(name="dynamic-access", title="For a TA: dynamic accesses", text=text)
+        evidence.for_review(text)
