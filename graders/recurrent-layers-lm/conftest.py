@@ -29,10 +29,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from lm_interface import BOOK_IN_SUBMISSION
 
 from _shared import numpy_layers
 from harness.checks import StudentError, fail, reference_root
+from lm_interface import BOOK_IN_SUBMISSION
 
 LAYERS_FILE = "blg561/blg561/layer/recurrent_layers.py"
 #: Files of the template the student does not write; put back when left out of the ZIP.

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 import torch
+
+from harness.checks import StudentError, fail, signature, student_call
 from lm_interface import (
     as_loss,
     brief_training,
@@ -29,8 +31,6 @@ from lm_interface import (
     trusted_loss,
     vocabulary,
 )
-
-from harness.checks import StudentError, fail, signature, student_call
 
 
 def test_dataset_windows(student, lm, settings, evidence):
