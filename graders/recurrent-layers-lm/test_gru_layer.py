@@ -74,7 +74,7 @@ def test_backward(gru):
     expected = dict(ref.grad)  # dx, dh0 and every weight's gradient
     gru.call(layer, "forward", case.x, case.h0)
     returned = gru.call(layer, "backward", case.dh)
-    # The hand-out's backward "calculates gradients and saves them to the dictionary
+    # The skeleton's backward "calculates gradients and saves them to the dictionary
     # self.grad": that is what is checked. Returning nothing, self.grad or (dx, dh0) are
     # all fine; (dx, dh0), where returned, must be right too.
     stored = gru.stored_gradients(layer)

@@ -79,7 +79,7 @@ def test_backward(lstm):
     expected = dict(ref.grad)  # dx, dh0 and every weight's gradient
     lstm.call(layer, "forward", case.x, case.h0)
     returned = lstm.call(layer, "backward", case.dh)
-    # The hand-out's backward "calculates gradients and saves them to the dictionary
+    # The skeleton's backward "calculates gradients and saves them to the dictionary
     # self.grad": that is what is checked. Returning nothing, self.grad or (dx, dh0) are
     # all fine; (dx, dh0), where returned, must be right too.
     stored = lstm.stored_gradients(layer)
