@@ -92,3 +92,17 @@ def test_a_student_value_of_the_wrong_kind_fails_the_check_not_the_grader():
     for value, words in [(None, "expected an array"), ("abc", "expected numbers"), ([1, 2], "shape")]:
         with pytest.raises(CheckFailed, match=words):
             nl.as_array(value, (1, 2), "dWx")
+
+
+def test_the_messages_name_the_gates_as_the_settings_do():
+    lstm, gru = nl.layer_kind("lstm", SETTINGS), nl.layer_kind("gru", SETTINGS)
+    lstm_says = [m.says for m in nl.mistakes(lstm)]
+    gate_order = lstm_says[1]  # after the missing bias
+    assert "the template fixes i, f, o, g (columns 0:H are i, H:2H f, 2H:3H o, 3H:4H g)" in gate_order
+    for letter in "ifog":
+        assert any(lstm.names[letter] in says for says in lstm_says), letter
+    gru_says = [m.says for m in nl.mistakes(gru)]
+    assert (
+        "the gates are read in the order reset, update; the template puts the update gate "
+        "in columns 0:H and the reset gate in H:2H"
+    ) in gru_says

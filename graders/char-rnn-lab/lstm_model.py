@@ -164,8 +164,8 @@ def map_parameters(
     free = list(theirs)
     mapping = {}
     for name, shape in mine.items():
-        partner = next((r for r in free if theirs[r] == shape), None)
-        if partner is None:
+        partner = next((r for r in free if theirs[r] == shape), "")
+        if not partner:
             fail(
                 "your model's parameters could not be matched to one nn.LSTM layer and one "
                 "nn.Linear layer by shape: yours are "
