@@ -1,8 +1,8 @@
-"""Part 1: GRULayer (numpy), against the reference's on one seeded case: values first,
-then gradients, then the student's backward against numerical derivatives of the
-student's own forward (so a backward consistent with a faulty forward keeps that
-point). Points are in assignment.toml; the class, its weights, the order of its gates and its
-equation in its [settings.layers.gru]."""
+"""Part 1: GRULayer (numpy), against the reference's on one seeded case: values first, then
+gradients, then the student's backward against numerical derivatives of the student's
+own forward (so a backward consistent with a faulty forward keeps that point). Points
+are in assignment.toml; the class, its weights, the order of its gates and its equation
+in its [settings.layers.gru]."""
 
 import numpy as np
 import pytest
