@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from gan_interface import (
     GAN_FILE,
     DiscriminatorProbe,
@@ -20,6 +19,7 @@ from gan_interface import (
     probe_generator,
     skeleton_args,
 )
+
 from harness.checks import StudentError, fail
 
 pytest_plugins = ["_shared.palindrome_grading"]

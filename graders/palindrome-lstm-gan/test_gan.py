@@ -12,8 +12,8 @@ are a TA's manual items.
 
 import numpy as np
 import torch
-
 from gan_interface import LATENT, fill_by_name, resized, skeleton_args, student_call
+
 from harness.checks import StudentError, fail, signature
 
 #: The judge's confidence on noise (1 of its 10 digits), and how far outside [-1, 1] a pixel
