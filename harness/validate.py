@@ -44,7 +44,7 @@ from typing import Any
 from . import api, examples
 from .assignments import PROJECT_ROOT, find_assignment
 from .checks.plugin import grader_paths, pytest_args, spec_key
-from .checks.reference import reference_root
+from .checks.reference import reference_root, template_root
 from .expected import EPS, EXPECTED_FILE, Disagreement, compare, first_line, read_expected
 from .results import CheckResult, Status, SubmissionResult
 from .spec import AssignmentSpec, CheckSpec, load_spec
@@ -159,11 +159,6 @@ class CheckRow:
 
 
 # -- where things are -----------------------------------------------------------------
-
-
-def template_root(spec: AssignmentSpec) -> Path:
-    """``<tree>/student_template/<name>`` for an assignment at ``<tree>/graders/<name>``."""
-    return spec.root.parent.parent / "student_template" / spec.name
 
 
 def examples_folder(spec: AssignmentSpec) -> Path:

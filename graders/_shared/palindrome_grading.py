@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from _shared import palindrome as pal
-from harness.checks import describe_uses, fail, find_forbidden
+from harness.checks import describe_uses, fail, find_forbidden, reachable, template_root
 
 
 @dataclass(frozen=True)
@@ -75,17 +75,32 @@ def comparison(student, probe, settings):
 
 
 @pytest.fixture(scope="module")
-def part_files(submission, part, model_files, given_files):
-    """The part's own source files, {path: text}, for static analysis: its model file and
-    the helper modules beside it (not the given files, nor another part's model)."""
-    files = {part.path: submission.source(part.path)}
+def part_files(submission, spec, part, model_files, given_files):
+    """The source files whose code is the part's, {path: text}, for static analysis: its
+    model file, the helper modules beside it, and every file of the submission these
+    import, wherever it lies. A given file the student edited counts; one left as the
+    hand-out gave it is not the student's code. Another part's model counts only when
+    imported."""
+    sources = {
+        p.relative_to(submission.root).as_posix(): p.read_text(encoding="utf-8", errors="replace")
+        for p in submission.python_files()
+    }
+    sources[part.path] = submission.source(part.path)
+    template = template_root(spec)
+    unchanged = {
+        g
+        for g in given_files
+        if (template / g).is_file()
+        and sources.get(g) == (template / g).read_text(encoding="utf-8", errors="replace")
+    }
     folder = part.path.rsplit("/", 1)[0] + "/" if "/" in part.path else ""
-    others = set(given_files) | set(model_files)
-    for path in submission.python_files():
-        rel = path.relative_to(submission.root).as_posix()
-        if rel.startswith(folder) and rel not in others and rel not in files:
-            files[rel] = path.read_text(encoding="utf-8", errors="replace")
-    return files
+    beside = [
+        rel
+        for rel in sources
+        if rel.startswith(folder) and rel not in set(given_files) | set(model_files)
+    ]
+    files = reachable(sources, [part.path, *beside]) - unchanged
+    return {rel: sources[rel] for rel in sorted(files)}
 
 
 @pytest.fixture(scope="module")
