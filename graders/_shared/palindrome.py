@@ -28,6 +28,7 @@ from _shared import cells
 from harness.checks import (
     CheckFailed,
     Evidence,
+    FloatArray,
     Remote,
     StudentError,
     StudentSession,
@@ -195,10 +196,11 @@ def construction_errors(cls: Remote) -> list[StudentError]:
 
 def _output(
     session: StudentSession, model: Any, x: torch.Tensor, batch: int, seq: int
-) -> np.ndarray | None:
+) -> np.ndarray | str:
+    """The model's (B, 10) output for ``x``, or what came back instead, in words."""
     out = session.fetch(model(x))
     if not isinstance(out, np.ndarray):
-        return None
+        return _described(out)
     if out.shape == (batch, 10):
         return out
     if out.ndim == 3 and out.shape[-1] == 10:  # every step: keep the last
@@ -208,7 +210,16 @@ def _output(
             return out[-1]
     if out.shape == (batch, 1, 10):
         return out[:, 0]
-    return None
+    return f"an output of shape {out.shape} where ({batch}, 10) was expected"
+
+
+def _described(out: Any) -> str:
+    if out is None:
+        return "None (is a return statement missing?)"
+    if isinstance(out, tuple | list):
+        kinds = ", ".join(type(v).__name__ for v in out[:4])
+        return f"a {type(out).__name__} of {len(out)} ({kinds}) instead of one tensor"
+    return f"a {type(out).__name__} instead of a tensor"
 
 
 def probe(
@@ -227,8 +238,8 @@ def probe(
                 except StudentError as exc:
                     errors.append(f"{ctor_name}, {layout.describe}: {exc.type}: {exc.message}")
                     continue
-                if out is None:
-                    errors.append(f"{ctor_name}, {layout.describe}: output of the wrong shape")
+                if isinstance(out, str):
+                    errors.append(f"{ctor_name}, {layout.describe}: it returned {out}")
                     continue
                 notes = []
                 if ctor_name not in ("keyword arguments of the skeleton", SIGNATURE):
@@ -242,6 +253,13 @@ def probe(
                 found.batch_fixed = not _works_for(session, found, batch, seq_length, hidden)
                 return found
     detail = "\n".join(f"  - {e}" for e in errors[:8])
+    returned = {e.split(": it returned ", 1)[1] for e in errors if ": it returned " in e}
+    if len(returned) == 1:
+        # One answer every way it ran (the others raised): that is the blocker, said first.
+        fail(
+            f"your forward returned {returned.pop()}; it must return the output p(T) of "
+            f"shape (B, 10). Tried every accepted way of calling it:\n{detail}"
+        )
     fail(f"could not run your model's forward in any of the accepted ways:\n{detail}")
     raise AssertionError("unreachable")
 
@@ -251,7 +269,8 @@ def _works_for(session: StudentSession, found: Probe, batch: int, seq: int, hidd
     digits, _ = palindromes(other, seq + 1, np.random.default_rng(1))
     with contextlib.suppress(StudentError):
         model = found.model(seq_length=seq, hidden=hidden, batch=batch)
-        return _output(session, model, found.layout.encode(digits), other, seq) is not None
+        out = _output(session, model, found.layout.encode(digits), other, seq)
+        return not isinstance(out, str)
     return False
 
 
@@ -274,9 +293,9 @@ def run_model(
             ]
         )
     out = _output(session, model, found.layout.encode(digits), len(digits), digits.shape[1])
-    if out is None:
-        fail("your forward returned an output of the wrong shape")
-    assert out is not None
+    if isinstance(out, str):
+        fail(f"your forward returned {out}")
+    assert not isinstance(out, str)
     return out
 
 
@@ -489,7 +508,9 @@ def train(
     log, zero_grad, step_fn = torch_.log, optimiser.zero_grad, optimiser.step
     rng = np.random.default_rng(seed)
     test_digits, test_targets = palindromes(1024, length, np.random.default_rng(seed + 99))
-    chunk = batch if found.batch_fixed else None
+    # Held-out batches look exactly like training batches (same size, same distribution,
+    # gradients on): a model cannot tell when it is being evaluated.
+    chunk = batch
     curve: list[tuple[int, float, float]] = []
     accuracy = 0.0
     for step in range(1, steps + 1):
@@ -557,6 +578,84 @@ def depends_on_parameters(session: StudentSession, found: Probe, *, hidden: int)
     return not np.allclose(first, second)
 
 
+def _held_out(length: int) -> tuple[np.ndarray, np.ndarray]:
+    # The digits the loop evaluated on (train's seed 0 + 99): the verdict is the same
+    # measurement, made on this side.
+    return palindromes(1024, length, np.random.default_rng(99))
+
+
+#: The cross-entropy of guessing: a loss no lower than this learned nothing.
+CHANCE_LOSS = float(np.log(10.0))
+
+
+def equation_logits(
+    session: StudentSession, found: Probe, model: Any, usable: cells.Match, digits: np.ndarray
+) -> torch.Tensor | None:
+    """The logits of the model's current parameters run through the equations on the
+    trusted side (with the one diagnosed mistake, if the cell has one); None where the
+    mapping does not fit these parameters (another hidden size, say)."""
+    values = session.op("parameters", model, want="value")
+    if not isinstance(values, dict):
+        fail(f"your model's parameters came back as {_described(values)}")
+    params = {
+        str(n): torch.from_numpy(FloatArray(finite=True).accept(v, f"parameter {n}"))
+        for n, v in values.items()
+    }
+    x = torch.from_numpy(np.asarray(found.layout.features(digits), dtype=np.float64))
+    try:
+        canonical = usable.mapping.canonical(params)
+        with torch.no_grad():
+            return cells.forward(found.kind, canonical, x, usable.variant)
+    except (KeyError, IndexError, RuntimeError, ValueError):
+        return None
+
+
+def trusted_accuracy(
+    session: StudentSession, found: Probe, model: Any, usable: cells.Match, length: int
+) -> float:
+    """Held-out accuracy of the model's trained parameters run through the equations on
+    the trusted side."""
+    digits, targets = _held_out(length)
+    logits = equation_logits(session, found, model, usable, digits)
+    if logits is None:
+        fail("your model's trained parameters no longer fit the layout its cell check found")
+    return float((logits.argmax(dim=1).numpy() == targets).mean())
+
+
+def learned_loss(
+    session: StudentSession, found: Probe, model: Any, length: int, usable: cells.Match | None
+) -> float:
+    """Held-out cross-entropy of ``model`` as it is now, computed here: from its
+    parameters through the equations where the mapping fits them, else from the logits
+    its own forward gives for held-out palindromes of ``length``."""
+    digits, targets = _held_out(length)
+    logits = equation_logits(session, found, model, usable, digits) if usable else None
+    if logits is None:
+        out = torch.from_numpy(run_model(session, found, model, digits, chunk=128)).double()
+        logits = out.clamp_min(1e-12).log() if found.output == "probabilities" else out
+        targets = targets[: len(logits)]
+    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets))
+    return float(loss) if torch.isfinite(loss) else float("inf")
+
+
+def accuracy_shuffled(session: StudentSession, found: Probe, model: Any, length: int) -> float:
+    """Held-out accuracy with every trained parameter's entries shuffled (then restored):
+    near chance for a model whose prediction comes through what it learned."""
+    values = session.op("parameters", model, want="value")
+    rng = np.random.default_rng(3)
+    shuffled = {
+        n: rng.permutation(np.asarray(v).ravel()).reshape(np.shape(v)).astype(np.float32)
+        for n, v in values.items()
+    }
+    session.op("set_parameters", model, shuffled)
+    try:
+        digits, targets = _held_out(length)
+        logits = run_model(session, found, model, digits, chunk=128)
+    finally:
+        session.op("set_parameters", model, {n: np.asarray(v) for n, v in values.items()})
+    return float((logits.argmax(axis=1) == targets[: len(logits)]).mean())
+
+
 def curve_table(curve: Sequence[tuple[int, float, float]]) -> list[list[Any]]:
     return [[s, round(loss, 4), round(acc, 4)] for s, loss, acc in curve]
 
@@ -574,6 +673,7 @@ class Trainer:
     cls_name: str  #: the class's name, as the report names it
     settings: Mapping[str, Any]
     failed_at: int | None = None
+    _mappings: dict[int, cells.Match | None] = field(default_factory=dict)
 
     def output_moves(self) -> bool:
         """Whether the model's output changes when its parameters change (it can learn)."""
@@ -588,9 +688,15 @@ class Trainer:
 
     def accuracy(self, *, length: int, steps: int, evidence: Evidence) -> float:
         """Held-out accuracy on palindromes of ``length`` after at most ``steps`` steps of
-        the grader's loop; the curve goes in the report, beside the reference's."""
+        the grader's loop; the curve goes in the report, beside the reference's.
+
+        The accuracy that counts is measured on this side wherever it can be: the trained
+        parameters are run through the hand-out's equations here (through the mapping the
+        cell check found). Where no mapping fits, the model must lose what it learned when
+        its parameters are shuffled: a prediction that does not come through them fails."""
         target, H = self.settings["accuracy"], self.settings["train_hidden"]
-        session, found, usable = self.session, self.found, self.comparison.usable
+        session, found = self.session, self.found
+        usable = self.mapping(H)
         model = found.model(seq_length=length - 1, hidden=H, batch=128)
         accuracy, curve = train(session, found, model, length=length, steps=steps, target=target)
         note = ""
@@ -610,12 +716,42 @@ class Trainer:
             columns=["step", "loss", "held-out accuracy"],
             rows=curve_table(curve),
         )
+        if usable is not None:
+            own, accuracy = accuracy, trusted_accuracy(session, found, model, usable, length)
+            if own >= target > accuracy:
+                self.failed_at = length
+                fail(
+                    f"your model's own forward reached {own:.1%} on palindromes of length "
+                    f"{length}, but its trained parameters, run through the equations by the "
+                    f"grader, reach only {accuracy:.1%}"
+                )
+        elif accuracy >= target:
+            shuffled = accuracy_shuffled(session, found, model, length)
+            if shuffled >= 0.5:
+                self.failed_at = length
+                fail(
+                    f"your model still reaches {shuffled:.1%} on palindromes of length "
+                    f"{length} with its trained parameters shuffled (chance is 10%): its "
+                    "prediction does not come through its parameters and recurrence, but "
+                    "from the input digits directly"
+                )
         self._record_accuracy(evidence, length, accuracy)
         if accuracy < target:
             self.failed_at = length
         elif note:
             evidence.text(name=f"training-{length}-note", text=f"reached {accuracy:.1%}{note}")
         return accuracy
+
+    def mapping(self, hidden: int) -> cells.Match | None:
+        """The mapping of the model's parameters onto the equations at ``hidden`` (the
+        cell check's was found at a smaller size); searched once per size, and only for
+        a cell that has one."""
+        if self.comparison.usable is None:
+            return None
+        if hidden not in self._mappings:
+            comparison = compare_with_equations(self.session, self.found, hidden=hidden)
+            self._mappings[hidden] = comparison.usable
+        return self._mappings[hidden]
 
     def _record_accuracy(self, evidence: Evidence, length: int, accuracy: float) -> None:
         """This length's accuracy on one plot with the reference's curve

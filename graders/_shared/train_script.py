@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.checks import (
     Evidence,
+    Remote,
     StudentError,
     StudentSession,
     fail,
@@ -128,3 +129,19 @@ def end_told(run: ScriptRun, command: str, evidence: Evidence) -> Iterator[None]
             text=f"{command} trained as the hand-out asks, then {end} (not counted against "
             "this check, but worth fixing)",
         )
+
+
+def trained_model(student: StudentSession, cls_name: str | None) -> Remote | None:
+    """The model of class ``cls_name`` (any, with None) that the last spied run called
+    (its last one), as the run left it: the grader measures it on its own side."""
+    models = student.op("trained_models")
+    if isinstance(models, Remote):  # a list of modules stays in the student process
+        models = [models[i] for i in range(len(models))]
+    if not isinstance(models, list):
+        return None
+    for model in reversed(models):
+        if isinstance(model, Remote) and (
+            cls_name is None or model.remote_type.rsplit(".", 1)[-1] == cls_name
+        ):
+            return model
+    return None

@@ -8,6 +8,9 @@ from _shared import train_script
 from _shared.palindrome_grading import Part
 from harness.checks import fail
 
+#: How far below the loss of guessing the model train.py trained must be (held out).
+LEARNED = 0.98
+
 
 @pytest.fixture(scope="module")
 def part():
@@ -73,7 +76,7 @@ def test_gradients_match(gradient_problems, forbidden_uses, settings):
         fail(pal.explain_gradient_problems(gradient_problems))
 
 
-def test_train_script(student, settings, evidence):
+def test_train_script(student, request, part, settings, evidence):
     # Skeleton C's train.py on a tiny run: 2 epochs of 5-digit palindromes (7 steps each).
     # One that ignores --max_epoch (a sweep over lengths in __main__) is stopped after
     # script_max_steps optimiser steps and judged on them.
@@ -105,6 +108,25 @@ def test_train_script(student, settings, evidence):
             fail(
                 f"the loss did not go down in 2 epochs of your train.py (first "
                 f"{losses[0]:.3f}, later at least {later:.3f})"
+            )
+        model = train_script.trained_model(student, part.cls)
+        if model is None and run.result.get("stopped"):
+            # A sweep that ignores the options was stopped before it reached this model:
+            # judged on the model it was training, as its losses are.
+            model = train_script.trained_model(student, None)
+        if model is None:
+            models = ", ".join(run.result["models"]) or "none"
+            fail(f"part1/train.py did not train your {part.cls} (the models it called: {models})")
+        # The point is earned by what the grader measures, not by what the run reported;
+        # the model's interface is needed for that, so a failure above is told first.
+        trainer = request.getfixturevalue("trainer")
+        mapping = trainer.mapping(settings["train_hidden"])
+        loss = pal.learned_loss(student, trainer.found, model, 5, mapping)
+        if not loss < LEARNED * pal.CHANCE_LOSS:
+            fail(
+                f"the {part.cls} your train.py trained has a held-out loss of {loss:.3f} on "
+                "palindromes of length 5, measured by the grader from what it learned: no "
+                f"better than guessing (ln 10 = {pal.CHANCE_LOSS:.3f})"
             )
 
 
