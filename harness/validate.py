@@ -158,12 +158,14 @@ def examples_folder(spec: AssignmentSpec) -> Path:
 
 
 def hand_in(folder: Path) -> bytes:
-    """``folder`` as a student would hand it in: a ZIP of its files, caches left out."""
+    """``folder`` as a student would hand it in: a ZIP of its files, caches left out, and
+    the template's ``pack.py`` too (it leaves itself out of what it packs)."""
     files = {
         p.relative_to(folder).as_posix(): p
         for p in folder.rglob("*")
         if p.is_file()
         and p.suffix != ".pyc"
+        and p.relative_to(folder).as_posix() != "pack.py"
         and not any(part in SKIPPED for part in p.relative_to(folder).parts)
     }
     return examples.zip_files(files)

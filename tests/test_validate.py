@@ -16,7 +16,7 @@ from conftest import require
 
 from harness import expected, grade, validate
 from harness.results import CheckResult, CheckStatus, Status, SubmissionResult
-from harness.spec import AssignmentSpec, CheckSpec, NamingRule, Part
+from harness.spec import AssignmentSpec, CheckSpec, NamingRule, Part, load_spec
 from harness.validate import Collection, ProblemKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,7 @@ def test_a_real_grader_is_collected_as_the_worker_collects_it(tmp_path):
         )
     )
     (root / "test_broken.py").write_text("def test_(:\n")
-    spec = validate.load_spec(root)
+    spec = load_spec(root)
     collection = validate.collect_tests(spec)
     assert collection.nodeids == ("test_a.py::test_one[1]", "test_a.py::test_one[7]", "test_a.py::test_two")
     assert len(collection.errors) == 1 and collection.errors[0].startswith("test_broken.py")
@@ -289,7 +289,7 @@ def test_readme_and_guide_document_the_command():
     assert "grade.py validate" in readme and "grade.py validate" in guide
     for param in grade.validate_cli.params:
         long = [o for o in param.opts if o.startswith("--")]
-        if long and long[0] != "--help":
+        if long and long[0] not in ("--help", "--version"):
             assert long[0] in guide, f"{long[0]} is not documented in graders/README.md"
 
 
