@@ -260,15 +260,20 @@ def _apply_axis(ax: Any, kind: str, values: Sequence[float]) -> None:
 
 
 def _label_points(
-    ax: Any, xs: Sequence[float], ys: Sequence[float], colour: str, side: int = 0
+    ax: Any,
+    xs: Sequence[float],
+    ys: Sequence[float],
+    colour: str,
+    side: int = 0,
+    whole: bool = False,
 ) -> None:
     """Write each value beside its point (for lines of a few points); ``side`` -1 or 1
-    puts them left or right of it, for lines nudged apart."""
+    puts them left or right of it, for lines nudged apart; ``whole``: counts, as integers."""
     low, high = ax.get_ylim()
     for x, y in zip(xs, ys, strict=True):
         near_top = high - y < 0.12 * (high - low)
         ax.annotate(
-            f"{y:.3f}" if abs(y) <= 1 else f"{y:.3g}",
+            f"{y:.0f}" if whole else f"{y:.3f}" if abs(y) <= 1 else f"{y:.3g}",
             (x, y),
             textcoords="offset points",
             xytext=(6 * side, -11 if near_top else 6),
@@ -348,7 +353,8 @@ def _draw_table_curves(
             _mark_non_finite(ax, bad, str(columns[i]), str(columns[0]))
         _labels(ax, xlabel=str(columns[0]), ylabel=name)
         _fit(ax)
-        _apply_axis(ax, _axis_kind(name, shown), shown)
+        kind = _axis_kind(name, shown)
+        _apply_axis(ax, kind, shown)
         if len(rows) <= LABELLED_POINTS:
             for n, i in enumerate(panel):
                 pairs = [(x, _number(r[i])) for x, r in zip(xs, rows, strict=True)]
@@ -357,6 +363,7 @@ def _draw_table_curves(
                     [x for x, y in pairs if y is not None],
                     [y for _, y in pairs if y is not None],
                     STUDENT_COLOURS[n % len(STUDENT_COLOURS)],
+                    whole=kind == "count",
                 )
         if len(panel) > 1 or any(ax.get_legend_handles_labels()[1][1:]):
             ax.legend(fontsize=7, frameon=False)
