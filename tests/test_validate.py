@@ -323,3 +323,23 @@ def test_a_broken_grader_fails_validation_naming_each_problem(tmp_path):
     assert "disagreement wrong-activation: score 10 3" in out
     assert re.search(r"validated tiny-rnn in [0-9.]+ s \(collect [0-9.]+ s", out)
     assert (tmp_path / "out" / validate.TRUSTED_DIR / "reference" / "results.json").is_file()
+
+
+def test_grading_keeps_the_graders_tests_until_the_grader_changes(tmp_path, monkeypatch):
+    """``collection.checked_tests`` collects once per grader digest: a rerun into the same
+    results folder does not start pytest again, a changed grader does."""
+    from harness import collection
+    from harness.assignments import find_assignment
+
+    spec = find_assignment("tiny-rnn")
+    first = collection.checked_tests(spec, tmp_path, "digest-1")
+    assert "test_rnn.py::test_file_loads" in first.keys
+    assert (tmp_path / collection.CACHE_FILE).is_file()
+
+    def no_collection(_spec):
+        raise AssertionError("collected again")
+
+    monkeypatch.setattr(collection, "collect_tests", no_collection)
+    assert collection.checked_tests(spec, tmp_path, "digest-1").nodeids == first.nodeids
+    with pytest.raises(AssertionError, match="collected again"):
+        collection.checked_tests(spec, tmp_path, "digest-2")
