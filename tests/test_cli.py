@@ -224,3 +224,23 @@ def test_the_api_warns_when_it_grades_without_isolation(tmp_path, folder):
             sandbox="local",
             only=["correct"],
         )
+
+
+@pytest.mark.sandbox
+def test_json_summary_on_stdout_and_an_eta_from_earlier_results(tmp_path, folder):
+    from harness.assignments import find_assignment
+    from harness.grade import estimate_seconds
+
+    out = tmp_path / "o"
+    args = [str(folder), "-a", "tiny-rnn", "--out", str(out), "--only", "correct"]
+    result = CliRunner().invoke(cli, [*args, "--sandbox", "bwrap", "--json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    summary = json.loads(result.stdout)  # nothing but the JSON on stdout
+    assert summary["exit_code"] == 0 and summary["assignment"] == "tiny-rnn"
+    (entry,) = summary["submissions"]
+    assert entry["id"] == "correct" and entry["score"] == 10 and entry["status"] == "graded"
+    assert entry["parts"] == {"files": 1, "rnn": 9}
+    assert "results in" in " ".join(result.stderr.split())
+    # The next run's ETA starts from this one's time per submission.
+    estimate = estimate_seconds(find_assignment("tiny-rnn"), out)
+    assert estimate is not None and estimate > 0

@@ -249,3 +249,11 @@ def test_ids_of_misnamed_zips_keep_their_letters(filename, fallback):
     got = NamingRule().fallback_id(filename)
     assert got == fallback
     assert safe_id(got) or got == "unnamed"
+
+
+def test_the_schemas_check_kinds_are_the_documented_ones():
+    from typing import get_args
+
+    from harness.spec import CHECK_KINDS, _CheckTable
+
+    assert set(get_args(_CheckTable.model_fields["kind"].annotation)) == CHECK_KINDS
