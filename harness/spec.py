@@ -583,12 +583,6 @@ def load_spec(root: Path) -> AssignmentSpec:
     limits = _limits(parsed.limits)
     for name, why in limits.problems():
         problems.add(["limits", name], why)
-    if limits.call_timeout > limits.timeout:
-        problems.add(
-            ["limits", "call_timeout"],
-            f"{limits.call_timeout:g} s is more than the whole submission's timeout "
-            f"({limits.timeout:g} s)",
-        )
 
     parts = tuple(
         Part(key=k, title=v.title or k, points=v.points or 0.0, time=v.time)

@@ -129,7 +129,6 @@ def test_unknown_keys_wrong_types_and_limits_are_listed_together(tmp_path):
         ("memory = 0", "[limits] memory: 0 bytes is below the least allowed"),
         ('timeout = "inf"', "[limits] timeout: duration must be a finite number"),
         ("timeout = 0", "[limits] timeout: duration must be a finite number of seconds above 0"),
-        ('timeout = "30s"\ncall_timeout = "1m"', "more than the whole submission's timeout"),
         ("processes = 1", "[limits] processes: 1 is below the least allowed, 8"),
         ('output = "100T"', "[limits] output: 100 TiB is above the most allowed, 64 MiB"),
     ],
