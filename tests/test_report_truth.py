@@ -370,3 +370,13 @@ def test_every_figure_kind_renders_in_chromium_and_is_kept(tmp_path, browser):
 def test_the_kept_screenshots_are_in_docs():
     docs = Path(__file__).resolve().parent.parent / "docs" / "figures"
     assert sorted(p.stem for p in docs.glob("*.png")) == sorted(FIGURE_KINDS)
+
+
+def test_an_id_in_any_script_links_to_its_report(tmp_path):
+    spec = find_assignment("tiny-rnn")
+    result = _result("Müller Jörg", [_check(1, "x", "", passed=True)])
+    (tmp_path / "Müller Jörg").mkdir()
+    report.build(tmp_path, spec, [result])
+    index = (tmp_path / "index.html").read_text()
+    assert 'href="M%C3%BCller%20J%C3%B6rg/report.html"' in index
+    assert (tmp_path / "Müller Jörg" / "report.html").is_file()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..exports import Row as GradeRow
 from ..exports import Table as GradeTable
@@ -833,7 +834,8 @@ def class_view(
         rows.append(
             Row(
                 student_id=r.student_id,
-                href=f"{r.student_id}/report.html" if r.student_id in reports else "",
+                # An id may hold spaces or letters of any script (Müller Jörg): quoted.
+                href=f"{quote(r.student_id)}/report.html" if r.student_id in reports else "",
                 status=str(r.status),
                 status_label="graded: 0"
                 if r.status is Status.GRADED and r.score == 0 and r.max_score > 0
