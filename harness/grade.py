@@ -9,8 +9,10 @@ progress bar and the summary table, and maps the outcome to an exit code.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 import warnings
 from enum import IntEnum
 from pathlib import Path
@@ -33,19 +35,26 @@ if __package__ in (None, ""):
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from harness import api, validate
+from harness import __version__, api, courseconfig, validate
 from harness.assignments import list_assignments
-from harness.errors import HarnessError, UnsafeSandboxWarning, UsageError
+from harness.errors import HarnessError, SpecError, UnsafeSandboxWarning, UsageError
 from harness.executors.cli import QueueCounts, api_arguments, cluster_options
 from harness.results import Status
 from harness.sandbox import BACKENDS
 from harness.sandbox.docker import unavailable_reason as docker_unavailable_reason
 from harness.sandbox.local import WARNING as LOCAL_WARNING
-from harness.spec import load_spec
+from harness.spec import AssignmentSpec, load_spec
 from harness.text import printable
 
 
@@ -63,9 +72,14 @@ EPILOG = """\b
 Exit codes:
   0    every submission processed (students' failures are results, not errors)
   1    a fault of the harness or a grader on at least one submission
-  2    usage error (bad option, unknown assignment, missing folder)
+  2    usage error (bad option, unknown assignment, missing folder, an invalid
+       assignment.toml or one whose [checks] name no test of the grader)
   3    no *.zip submissions found
   130  interrupted; graded submissions are kept and the next run finishes the rest
+
+Results go to stdout; progress, warnings and errors to stderr. A course's defaults
+(--out, --sandbox, --jobs, limits, roster) can live in a TOML file: --config FILE, or
+rnn-grade.toml in the current folder.
 
 Before grading a class, check the grader: grade.py validate -a NAME (see validate --help).
 """
@@ -110,7 +124,120 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     console.print(table)
 
 
+class EtaColumn(ProgressColumn):
+    """The time left, shown from the first submission on: the submissions left times the
+    seconds one takes (the mean so far, else ``estimate``: earlier results of this
+    assignment), divided among the ``jobs`` graded at once."""
+
+    def __init__(self, estimate: float | None, jobs: int) -> None:
+        super().__init__()
+        self.estimate, self.jobs = estimate, max(1, jobs)
+        self.started = time.monotonic()
+
+    def render(self, task: Task) -> Text:
+        if task.total is None or task.finished:
+            return Text("")
+        left = task.total - task.completed
+        per = (
+            (time.monotonic() - self.started) * self.jobs / task.completed
+            if task.completed
+            else None
+        )
+        per = per if per is not None and task.completed >= self.jobs else self.estimate or per
+        if per is None:
+            return Text("ETA unknown", style="progress.remaining")
+        seconds = int(left * per / self.jobs)
+        return Text(
+            f"ETA {seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}",
+            style="progress.remaining",
+        )
+
+
+def estimate_seconds(spec: AssignmentSpec, out: Path) -> float | None:
+    """Seconds one submission of ``spec`` takes to grade, from earlier results: those in
+    ``out``, else the reference's that ``grade.py validate`` left in ``results/NAME``."""
+    times = []
+    for folder in (out, Path("results") / spec.name / validate.TRUSTED_DIR):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*/results.json"))[:200]:
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if data.get("extra_data", {}).get("harness", {}).get("assignment") == spec.name:
+                value = data.get("execution_time")
+                if isinstance(value, int | float) and value > 0:
+                    times.append(float(value))
+        if times:
+            return sum(times) / len(times)
+    return None
+
+
+def _json_summary(batch: api.BatchResult, code: int) -> str:
+    """``--json``: what the run did, for a script to read."""
+    return json.dumps(
+        {
+            "version": __version__,
+            "assignment": batch.spec.name,
+            "out": str(batch.out),
+            "sandbox": batch.sandbox,
+            "executor": batch.executor,
+            "exit_code": int(code),
+            "graded_now": list(batch.graded_now),
+            "skipped": list(batch.skipped),
+            "interrupted": batch.interrupted,
+            "submissions": [
+                {
+                    "id": r.student_id,
+                    "source": r.source,
+                    "status": str(r.status),
+                    "reason": r.reason,
+                    "score": r.score,
+                    "max_score": r.max_score,
+                    "parts": {p.key: r.part_scores.get(p.key, 0.0) for p in batch.spec.parts},
+                    "seconds": round(r.execution_time, 2),
+                    "note": (r.output.splitlines() or [""])[0][:300]
+                    if r.status is not Status.GRADED
+                    else "",
+                }
+                for r in batch.results
+            ],
+            "unfinished": [{"id": sid, "why": why} for sid, why in batch.unfinished],
+            "notes": list(batch.notes),
+            "report_error": batch.report_error,
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """``--config``: the course's defaults become the options' defaults (click's default_map)."""
+    path = value if value is not None else Path(courseconfig.DEFAULT_FILE)
+    if value is None and not path.is_file():
+        return None
+    try:
+        defaults = courseconfig.load(path)
+    except UsageError as exc:
+        click.echo(f"error: {printable(str(exc))}", err=True)
+        ctx.exit(ExitCode.USAGE_ERROR)
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return path
+
+
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="rnn-grade")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    is_eager=True,
+    expose_value=False,
+    callback=_load_config,
+    help=f"TOML file of the course's defaults for these options (default: "
+    f"{courseconfig.DEFAULT_FILE} in the current folder, if there is one).",
+)
 @click.argument("submissions", type=click.Path(path_type=Path), required=False)
 @click.option("--assignment", "-a", help="Assignment name (see --list-assignments) or folder.")
 @click.option(
@@ -144,12 +271,17 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
 )
 @click.option(
     "--timeout",
-    type=float,
     default=None,
-    help="Wall-clock seconds per submission (default: the assignment's).",
+    metavar="DURATION",
+    help="The student's CPU time per submission, e.g. 600, 90s, 10m (default: the "
+    "assignment's; 1 s to 24 h).",
 )
 @click.option(
-    "--memory", default=None, help="Memory per submission, e.g. 2G (default: the assignment's)."
+    "--memory",
+    default=None,
+    metavar="SIZE",
+    help="Memory per submission, e.g. 2G (default: the assignment's; at least 512M, what "
+    "importing torch needs).",
 )
 @click.option(
     "--only", multiple=True, metavar="ID", help="Grade only this student id (repeatable)."
@@ -245,6 +377,12 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     help="Write a marking sheet (every student, every manual item) to fill in for --manual.",
 )
 @click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the summary as JSON on stdout (every submission's status, score and parts).",
+)
 @cluster_options
 def cli(
     submissions: Path | None,
@@ -253,7 +391,7 @@ def cli(
     jobs: int | None,
     sandbox: str,
     gpus: str,
-    timeout: float | None,
+    timeout: str | None,
     memory: str | None,
     only: tuple[str, ...],
     force: bool,
@@ -274,12 +412,14 @@ def cli(
     forget_settings: bool,
     manual_sheet: Path | None,
     list_assignments: bool,
+    as_json: bool,
     **cluster: object,
 ) -> None:
     """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
     OUT/<id>/results.json (Gradescope format), OUT/<id>/report.html, OUT/index.html
     and OUT/grades.csv."""
-    console = Console(stderr=False)
+    console = Console(stderr=False)  # results
+    err = Console(stderr=True)  # progress, warnings and errors
     options: dict[str, Any] = {
         "id_column": id_column,
         "scale": scale,
@@ -299,27 +439,32 @@ def cli(
     if reports_only:
         if assignment is None:
             raise click.UsageError("give --assignment with --reports-only")
-        _reports_only(console, assignment, out, manual_scores, options)
+        _reports_only(console, err, assignment, out, manual_scores, options)
     if submissions is None or assignment is None:
         raise click.UsageError(
             "give the SUBMISSIONS folder and --assignment (or --list-assignments)"
         )
-    if sandbox == "local":
-        console.print(f"[bold red]{LOCAL_WARNING}[/]")
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[current]}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
     task = None
     counts = QueueCounts()
+    progress: Progress | None = None
+    total = 0
 
     def on_event(event: api.Event) -> None:
-        nonlocal task
+        # The bar starts with the first submission: every option has been checked by then,
+        # so an error is never printed under a bar that has begun.
+        nonlocal task, progress
+        if progress is None:
+            progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[current]}"),
+                EtaColumn(estimate_seconds(spec_found, out), api.check_jobs(jobs)),
+                console=err,
+                transient=False,
+            )
+            progress.start()
+            task = progress.add_task("grading", total=total, current="")
         if task is None:
             return
         if event.kind == "start":
@@ -329,15 +474,23 @@ def cli(
         if cluster["executor"] == "slurm":  # queued / running / done / failed
             progress.update(task, current=counts.see(event.kind, event.submission.student_id))
 
+    def stop() -> None:
+        if progress is not None:
+            progress.stop()
+
     try:
         spec_found = api.find_assignment(assignment)
+        # Checked before anything else is said or done (the API checks them again).
+        api.resolve_limits(spec_found, timeout=timeout, memory=memory)
+        api.check_jobs(jobs)
         subs = api.discover(submissions, spec_found, accept_misnamed=accept_misnamed)
         if not subs:
-            console.print(f"[yellow]no *.zip files in {submissions}[/]")
+            err.print(f"[yellow]no *.zip files in {escape(str(submissions))}[/]")
             sys.exit(ExitCode.NO_SUBMISSIONS)
-        with progress:
-            total = len(only) if only else len(subs)
-            task = progress.add_task("grading", total=total, current="")
+        if sandbox == "local":
+            err.print(f"[bold red]{LOCAL_WARNING}[/]")
+        total = len(only) if only else len(subs)
+        try:
             with warnings.catch_warnings():  # the warning is printed above and below
                 warnings.simplefilter("ignore", UnsafeSandboxWarning)
                 batch = api.grade(
@@ -347,7 +500,7 @@ def cli(
                     jobs=jobs,
                     sandbox=sandbox,
                     gpus=gpus,
-                    **api_arguments(cluster, console, progress.stop),
+                    **api_arguments(cluster, err, stop),
                     timeout=timeout,
                     memory=memory,
                     only=only,
@@ -359,38 +512,50 @@ def cli(
                     on_event=on_event,
                     **options,
                 )
-    except UsageError as exc:
-        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        finally:
+            stop()
+    except (UsageError, SpecError) as exc:
+        err.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.USAGE_ERROR)
     except HarnessError as exc:
-        console.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        err.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.HARNESS_ERROR)
-    _summary(console, batch)
-    _class_list(console, batch)
+    code = _exit_code(batch)
+    if as_json:
+        click.echo(_json_summary(batch, code))
+    else:
+        _summary(console, batch)
+    _class_list(err, batch)
     if "local" in batch.sandbox:
-        console.print(f"[bold red]{LOCAL_WARNING}[/]")
-    console.print(f"sandbox: {batch.sandbox}")
+        err.print(f"[bold red]{LOCAL_WARNING}[/]")
+    if not as_json:
+        console.print(f"sandbox: {batch.sandbox}")
     if sandbox == "auto" and not batch.sandbox.startswith("docker"):
-        console.print(f"[dim]auto did not pick Docker: {docker_unavailable_reason()}[/]")
-    console.print(
+        err.print(f"[dim]auto did not pick Docker: {docker_unavailable_reason()}[/]")
+    (err if as_json else console).print(
         f"graded {len(batch.graded_now)}, unchanged and skipped {len(batch.skipped)}; "
         f"results in [bold]{out.resolve()}[/] (index.html, {_files(batch)}, <id>/report.html, "
         "<id>/results.json)"
     )
-    _cluster_report(console, batch)
+    _cluster_report(err, batch)
     if batch.report_error:
-        console.print(
-            f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True
-        )
-        sys.exit(ExitCode.HARNESS_ERROR)
-    if batch.interrupted:
-        console.print("[yellow]interrupted: run the same command again to finish the rest[/]")
-        sys.exit(ExitCode.INTERRUPTED)
-    if batch.harness_errors:
+        err.print(f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True)
+    elif batch.interrupted:
+        err.print("[yellow]interrupted: run the same command again to finish the rest[/]")
+    elif batch.harness_errors:
         ids = escape(printable(", ".join(r.student_id for r in batch.harness_errors)))
-        console.print(f"[red]harness or grader errors on: {ids} (see their grader.log)[/]")
-        sys.exit(ExitCode.HARNESS_ERROR)
-    sys.exit(ExitCode.OK)
+        err.print(f"[red]harness or grader errors on: {ids} (see their grader.log)[/]")
+    sys.exit(code)
+
+
+def _exit_code(batch: api.BatchResult) -> ExitCode:
+    if batch.report_error:
+        return ExitCode.HARNESS_ERROR
+    if batch.interrupted:
+        return ExitCode.INTERRUPTED
+    if batch.harness_errors or batch.unfinished:
+        return ExitCode.HARNESS_ERROR
+    return ExitCode.OK
 
 
 def _files(batch: api.BatchResult) -> str:
@@ -409,6 +574,14 @@ def _class_list(console: Console, batch: api.BatchResult) -> None:
         )
     found = batch.class_list
     if found is not None:
+        systems = sorted({e.lms for e in found.entries if e.lms})
+        for system in systems:
+            count = sum(1 for e in found.entries if e.lms == system)
+            console.print(
+                f"[cyan]{count} file name(s) written by {system.capitalize()}'s bulk download: "
+                "the student's own file name inside each was read by the naming rule[/]",
+                soft_wrap=True,
+            )
         for e in found.unmatched:
             closest = f"; closest: {'; '.join(e.candidates)}" if e.candidates else ""
             console.print(
@@ -452,12 +625,11 @@ def _cluster_report(console: Console, batch: api.BatchResult) -> None:
             f"[red]not graded this run: {escape(printable(student_id))}: {escape(why)}[/]",
             soft_wrap=True,
         )
-    if batch.unfinished and not batch.interrupted:
-        sys.exit(ExitCode.HARNESS_ERROR)
 
 
 def _reports_only(
     console: Console,
+    err: Console,
     assignment: str,
     out: Path,
     manual_scores: Path | None,
@@ -472,15 +644,13 @@ def _reports_only(
             manual_scores=manual_scores,
             **options,
         )
-    except UsageError as exc:
-        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+    except (UsageError, SpecError) as exc:
+        err.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.USAGE_ERROR)
     if batch.report_error or batch.report is None:
-        console.print(
-            f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True
-        )
+        err.print(f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True)
         sys.exit(ExitCode.HARNESS_ERROR)
-    _class_list(console, batch)
+    _class_list(err, batch)
     console.print(
         f"rebuilt {batch.report.reports} reports, {_files(batch)} from the stored "
         f"results in {batch.report.seconds:.1f} s: [bold]{batch.report.index.resolve()}[/]"
@@ -569,6 +739,7 @@ def _problems_table(console: Console, report: validate.ValidationReport) -> None
 @click.command(
     "validate", epilog=VALIDATE_EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
 )
+@click.version_option(__version__, "--version", prog_name="rnn-grade validate")
 @click.option(
     "--assignment", "-a", required=True, help="Assignment name (see --list-assignments) or folder."
 )
@@ -613,15 +784,16 @@ def validate_cli(
     example submissions (the verdicts in their expected.toml), and list every disagreement,
     every check that cannot fail or cannot pass, and every spec key without a test or test
     without a spec key, with the seconds it took."""
-    console = Console(stderr=False)
+    console = Console(stderr=False)  # the findings
+    err = Console(stderr=True)  # progress, warnings and errors
     if sandbox == "local":
-        console.print(f"[bold red]{LOCAL_WARNING}[/]")
+        err.print(f"[bold red]{LOCAL_WARNING}[/]")
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[current]}"),
-        console=console,
+        console=err,
         transient=True,
     )
     task = progress.add_task("validating", total=None, current="")
@@ -634,6 +806,7 @@ def validate_cli(
 
     try:
         spec = api.find_assignment(assignment)
+        api.check_jobs(jobs)
         folder = examples if examples is not None else validate.examples_folder(spec)
         count = len(list(folder.glob("*.zip"))) if folder.is_dir() else 0
         progress.update(task, total=2 + count)
@@ -650,11 +823,11 @@ def validate_cli(
                 force=force,
                 on_event=on_event,
             )
-    except UsageError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+    except (UsageError, SpecError) as exc:
+        err.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ValidateExitCode.USAGE_ERROR)
     except HarnessError as exc:
-        console.print(f"[red]harness error:[/] {exc}", soft_wrap=True)
+        err.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ValidateExitCode.PROBLEMS)
     _validation_tables(console, report)
     if report.problems:
@@ -671,7 +844,7 @@ def validate_cli(
         f"{validate.TRUSTED_DIR}/)"
     )
     if report.interrupted:
-        console.print("[yellow]interrupted: run the same command again to finish[/]")
+        err.print("[yellow]interrupted: run the same command again to finish[/]")
         sys.exit(ValidateExitCode.INTERRUPTED)
     if report.problems:
         console.print(
