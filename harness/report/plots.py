@@ -419,7 +419,7 @@ def draw_series(fig_spec: dict[str, Any]) -> bytes:
 
 
 def _kind(label: str) -> str:
-    """What a line is of, without whose it is: "your LSTM" and "reference LSTM" -> "LSTM"."""
+    """What a line is of, without whose it is: "your GRU" and "reference GRU" -> "GRU"."""
     for prefix in ("your ", "reference ", "the reference's ", "student "):
         if label.lower().startswith(prefix):
             return label[len(prefix) :]

@@ -17,7 +17,7 @@ grader reads ``report()`` and decides the penalty.
   object, across ``torch``, ``torch.nn`` and its submodules, ``torch.nn.functional``,
   ``torch._C._nn`` and ``torch._VF``.  (``torch._C._VariableFunctions`` is read-only:
   a student going there directly is left to static analysis.)
-* The dispatcher's operators (``torch.ops.aten.lstm_cell``) are not wrapped: torch keys
+* The dispatcher's operators (``torch.ops.aten.gru_cell``) are not wrapped: torch keys
   its own tables by those objects (an optimiser's constructor fails without them), so
   static analysis, which reads them as the functions they run, judges them alone.
 * A namespace (``"torch._VF.*"``, or a module named on its own) records every
