@@ -38,6 +38,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness import api, validate
+from harness import similarity as harness_similarity
 from harness.assignments import list_assignments
 from harness.audit import operators as audit_ops
 from harness.audit import page as audit_page
@@ -875,6 +876,65 @@ def _audit_tables(console: Console, report: audit_runner.AuditReport) -> None:
         console.print(surv)
 
 
+# -- grade.py similarity SUBMISSIONS -a NAME -----------------------------------------------
+
+
+@click.command("similarity", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("submissions", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--assignment", "-a", required=True, help="Assignment name (see --list-assignments) or folder."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("results"),
+    show_default=True,
+    help="Folder for similarity.html, similarity/<a>--<b>.html and similarity.csv (the class "
+    "reports' folder puts them beside index.html).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=harness_similarity.THRESHOLD,
+    show_default=True,
+    help="Pairs at or above this score are listed, each with a side-by-side page.",
+)
+@click.option(
+    "--accept-misnamed", is_flag=True, help="Read ZIPs whose names break the naming rule."
+)
+def similarity_cli(
+    submissions: Path, assignment: str, out: Path, threshold: float, accept_misnamed: bool
+) -> None:
+    """List the pairs of a class whose code looks alike (copydetect: winnowed fingerprints,
+    the template's code left out). Nothing runs and nothing leaves this machine; no grade
+    changes: similarity is a reason to look, not a verdict."""
+    console = Console(stderr=False)
+    try:
+        report = harness_similarity.similarity(
+            submissions=submissions,
+            assignment=assignment,
+            threshold=threshold,
+            accept_misnamed=accept_misnamed,
+        )
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(ExitCode.USAGE_ERROR)
+    written = harness_similarity.write(report, out)
+    table = Table(title=f"Pairs at or above {threshold:.0%}", title_justify="left")
+    for col in ("student", "student", "score"):
+        table.add_column(col, justify="right" if col == "score" else "left")
+    for p in report.flagged[:20]:
+        table.add_row(Text(printable(p.a)), Text(printable(p.b)), f"{p.score:.0%}")
+    console.print(table)
+    console.print(
+        f"{len(report.codes)} submissions, {len(report.pairs)} pairs in {report.seconds:.1f} s; "
+        f"{len(report.flagged)} at or above {threshold:.0%}: [bold]{written['page']}[/] "
+        f"(every pair in {written['csv'].name}). A reason to look, not a verdict."
+    )
+    sys.exit(ExitCode.OK)
+
+
 def main() -> None:
     # `grade.py validate ...` is a command of its own; anything else grades a folder (a
     # folder named "validate" is graded as ./validate).
@@ -882,6 +942,8 @@ def main() -> None:
         validate_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} validate")
     elif sys.argv[1:2] == ["audit"]:
         audit_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} audit")
+    elif sys.argv[1:2] == ["similarity"]:
+        similarity_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} similarity")
     else:
         cli()
 
