@@ -744,6 +744,14 @@ Exit codes:
     help="TOML file of the mutants a person judged equivalent (default: "
     "benchmarks/results/audit-NAME.equivalent.toml).",
 )
+@click.option(
+    "--scope",
+    type=click.Choice(["student", "all"]),
+    default="student",
+    show_default=True,
+    help="Mutate only the code the student writes (where the reference differs from the "
+    "template), or every line of the hand-in files, the hand-out's given code included.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the mutants and grade nothing.")
 @click.option("--jobs", "-j", type=int, default=None, help="Mutants graded in parallel.")
 @click.option(
@@ -762,6 +770,7 @@ def audit_cli(
     sample: int | None,
     operators: tuple[str, ...],
     equivalent: Path | None,
+    scope: str,
     list_only: bool,
     jobs: int | None,
     sandbox: str,
@@ -781,7 +790,7 @@ def audit_cli(
         sys.exit(AuditExitCode.USAGE_ERROR)
     equivalent = equivalent if equivalent is not None else audit_runner.equivalent_path(spec)
     if list_only:
-        _list_mutants(console, spec, operators)
+        _list_mutants(console, spec, operators, scope)
         sys.exit(AuditExitCode.OK)
     if sandbox == "local":
         console.print(f"[bold red]{LOCAL_WARNING}[/]")
@@ -815,6 +824,7 @@ def audit_cli(
                 sample=sample,
                 operators=operators,
                 equivalent=equivalent,
+                scope=scope,
                 on_event=on_event,
                 on_mutants=lambda n: progress.update(task, total=n),
             )
@@ -843,7 +853,7 @@ def audit_cli(
     sys.exit(AuditExitCode.OK)
 
 
-def _list_mutants(console: Console, spec: Any, operators: tuple[str, ...]) -> None:
+def _list_mutants(console: Console, spec: Any, operators: tuple[str, ...], scope: str) -> None:
     from harness.checks.reference import reference_root
 
     root = reference_root(spec)
@@ -852,7 +862,8 @@ def _list_mutants(console: Console, spec: Any, operators: tuple[str, ...]) -> No
     table = Table(title=f"{spec.title}: mutants of the reference", title_justify="left")
     table.add_column("mutant", overflow="fold")
     table.add_column("fault", overflow="fold")
-    for m in audit_ops.mutants(files, chosen):
+    lines = audit_runner.scope_lines(spec, files) if scope == "student" else None
+    for m in audit_ops.mutants(files, chosen, lines):
         table.add_row(escape(m.id), escape(m.fault))
     console.print(table)
 

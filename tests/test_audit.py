@@ -150,6 +150,23 @@ def test_every_reference_mutates_into_unique_parsable_mutants_on_the_same_lines(
     assert ops.mutants(files) == found, "the same reference gives the same mutants"
 
 
+def test_the_student_scope_mutates_only_what_the_student_writes():
+    """char-rnn-lab hands out Karpathy's script whole but line 41 of task 2: its sample()
+    and backward pass are given code, left alone in the student scope."""
+    spec = load_spec(ROOT / "graders" / "char-rnn-lab")
+    from harness.checks.reference import reference_root
+
+    ref = reference_root(spec)
+    files = {n: (ref / n).read_text() for n in spec.required}
+    lines = runner.scope_lines(spec, files)
+    assert lines["task2_min_char_rnn.py"] == {41}
+    assert {102, 103} <= lines["task3_min_char_lstm.py"]
+    scoped = ops.mutants(files, lines=lines)
+    assert {m.line for m in scoped if m.file == "task2_min_char_rnn.py"} == {41}
+    assert len(scoped) < len(ops.mutants(files))
+    assert ops.student_lines("a\nb\nc\n", "a\nB\nc\nd\n") == {2, 4}
+
+
 def test_a_sample_takes_each_operator_once_then_a_seeded_draw():
     source = (TINY / "reference" / "tiny-rnn" / "rnn_step.py").read_text()
     found = ops.mutants({"rnn_step.py": source})

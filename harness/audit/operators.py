@@ -38,6 +38,7 @@ section).
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -545,21 +546,43 @@ GENERAL: Mapping[str, Operator] = {"arithmetic": arithmetic, "comparison": compa
 OPERATORS: Mapping[str, Operator] = {**FAULTS, **GENERAL}
 
 
+def student_lines(template: str, reference: str) -> set[int]:
+    """The reference's lines (1-based) that are not the template's: the code the student
+    writes.  The rest is the hand-out's own code, which the student is not asked to
+    change and the grader need not check."""
+    matcher = difflib.SequenceMatcher(
+        None, template.splitlines(), reference.splitlines(), autojunk=False
+    )
+    return {
+        line + 1
+        for tag, _, _, start, end in matcher.get_opcodes()
+        if tag in ("replace", "insert")
+        for line in range(start, end)
+    }
+
+
 def mutants(
-    files: Mapping[str, str], operators: Mapping[str, Operator] = OPERATORS
+    files: Mapping[str, str],
+    operators: Mapping[str, Operator] = OPERATORS,
+    lines: Mapping[str, set[int]] | None = None,
 ) -> list[Mutant]:
     """Every mutant of ``files`` (hand-in path -> source): one per edit an operator
     proposes, in file, operator and position order.  Edits that do not change the source,
     or give a file Python cannot parse, are left out; so is a second edit with the same
-    result."""
+    result.  ``lines`` (path -> line numbers) keeps only edits within those lines of the
+    files it names (``student_lines``)."""
     found: list[Mutant] = []
     for path, original in files.items():
         src = _Source(original)
         seen = {original}
+        allowed = lines.get(path) if lines is not None else None
         for name, operator in operators.items():
             per_line: dict[int, int] = {}
             edits = sorted(set(operator(src)), key=lambda e: (e.line, e.col, e.text))
             for edit in edits:
+                span = range(edit.line, edit.end_line + 1)
+                if allowed is not None and not all(n in allowed for n in span):
+                    continue
                 mutated = apply(original, edit)
                 if mutated in seen:
                     continue

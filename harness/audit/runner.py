@@ -3,8 +3,9 @@
 ``audit(assignment="char-rnn-lab", out=Path("results/char-rnn-lab"))``:
 
 1. makes every mutant of the reference's hand-in files (``operators.mutants``; the spec's
-   ``required`` files), or a fixed sample of them (``sample``: at least one of each
-   operator, then a seeded draw);
+   ``required`` files) within the code the student writes (the lines where the reference
+   differs from the template; ``scope="all"``: every line), or a fixed sample of them
+   (``sample``: at least one of each operator, then a seeded draw);
 2. writes each as the reference's hand-in with that one file changed, a ZIP named after
    the mutant, into ``out/.audit/zips`` and grades the folder with ``harness.api.grade``
    (its sandbox, its jobs, its executor) into ``out/.audit`` (an unchanged mutant's
@@ -35,11 +36,11 @@ from pathlib import Path
 
 from .. import api, examples
 from ..assignments import PROJECT_ROOT, find_assignment
-from ..checks.reference import reference_root
+from ..checks.reference import reference_root, template_root
 from ..results import Status, SubmissionResult
 from ..spec import AssignmentSpec, CheckSpec
 from ..validate import _check_results, _full
-from .operators import OPERATORS, Mutant, mutants
+from .operators import OPERATORS, Mutant, mutants, student_lines
 
 AUDIT_DIR = ".audit"
 BASELINE = "unchanged-reference"
@@ -139,6 +140,18 @@ def read_equivalent(path: Path | None) -> dict[str, str]:
     return {str(k): str(v.get("why", "")) for k, v in data.get("equivalent", {}).items()}
 
 
+def scope_lines(spec: AssignmentSpec, files: Mapping[str, str]) -> dict[str, set[int]]:
+    """Per hand-in file that the template also holds, the lines the student writes (where
+    the reference differs from the template); a file the template lacks is all the
+    student's."""
+    template = template_root(spec)
+    return {
+        name: student_lines((template / name).read_text(), text)
+        for name, text in files.items()
+        if (template / name).is_file()
+    }
+
+
 def sample_of(found: Sequence[Mutant], size: int, seed: int = 0) -> list[Mutant]:
     """``size`` mutants: one of each operator first (in operator order), then a seeded
     draw of the rest; in the order ``found`` gives them."""
@@ -184,11 +197,14 @@ def audit(
     sample: int | None = None,
     operators: Sequence[str] = (),
     equivalent: Path | None = None,
+    scope: str = "student",
     on_event: Callable[[api.Event], None] | None = None,
     on_mutants: Callable[[int], None] | None = None,
 ) -> AuditReport:
     """Mutate the reference of ``assignment``, grade every mutant and read the kill
-    matrix (see the module's docstring).  ``operators`` limits the operators by name."""
+    matrix (see the module's docstring).  ``operators`` limits the operators by name;
+    ``scope`` "student" mutates only the code the student writes (``scope_lines``), "all"
+    every line of the hand-in files."""
     import time
 
     started = time.monotonic()
@@ -196,7 +212,7 @@ def audit(
     root = reference_root(spec)
     chosen_ops = {k: v for k, v in OPERATORS.items() if not operators or k in operators}
     files = {name: (root / name).read_text() for name in spec.required if (root / name).is_file()}
-    found = mutants(files, chosen_ops)
+    found = mutants(files, chosen_ops, scope_lines(spec, files) if scope == "student" else None)
     picked = sample_of(found, sample, seed) if sample is not None else found
     if on_mutants is not None:
         on_mutants(len(picked) + 1)
