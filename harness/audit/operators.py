@@ -246,7 +246,17 @@ def swap_gates(src: _Source) -> Iterator[Edit]:
                 n for n in ast.walk(node.value) if isinstance(n, ast.Name) and GATE_NAME.match(n.id)
             ]
             ids = list(dict.fromkeys(g.id for g in gates))
-            for one, two in zip(ids, ids[1:], strict=False):
+            # two gates multiplied together are not a fault when exchanged (g * i is i * g)
+            together = {
+                frozenset((n.left.id, n.right.id))
+                for n in ast.walk(node.value)
+                if isinstance(n, ast.BinOp)
+                and isinstance(n.op, ast.Mult)
+                and isinstance(n.left, ast.Name)
+                and isinstance(n.right, ast.Name)
+            }
+            pairs = [(a, b) for a, b in zip(ids, ids[1:], strict=False)]
+            for one, two in (p for p in pairs if frozenset(p) not in together):
                 # exchange every use of a and b in the statement's value (one line)
                 text = src.text(node.value)
                 value_edits = sorted(
