@@ -55,6 +55,7 @@ from ..spec import AssignmentSpec
 #: GUARANTEE tokens is found.
 NOISE, GUARANTEE = 25, 30
 THRESHOLD = 0.5  #: pairs at or above it are listed on the page
+MAX_LISTED = 200  #: at most this many of them, the most similar, get a row and a page
 MAX_FILE_BYTES = 512 * 1024  #: a longer file is left out (data, not code)
 LIMITS = ExtractionLimits(max_total_bytes=64 * 1024**2, max_file_bytes=16 * 1024**2)
 PAGE, CSV_FILE, PAIRS_DIR = "similarity.html", "similarity.csv", "similarity"
@@ -98,6 +99,11 @@ class SimilarityReport:
     @property
     def flagged(self) -> tuple[Pair, ...]:
         return tuple(p for p in self.pairs if p.score >= self.threshold)
+
+    @property
+    def listed(self) -> tuple[Pair, ...]:
+        """The flagged pairs the page lists, each with its side-by-side page."""
+        return self.flagged[:MAX_LISTED]
 
 
 def _safe(student_id: str) -> str:
@@ -279,7 +285,7 @@ def write(report: SimilarityReport, out: Path) -> dict[str, Path]:
         env.get_template("similarity.html.j2").render(**_context(report)), encoding="utf-8"
     )
     by_id = {c.student_id: c for c in report.codes}
-    for pair in report.flagged:
+    for pair in report.listed:
         left = segments(by_id[pair.a].text, pair.slices_a)
         right = segments(by_id[pair.b].text, pair.slices_b)
         page = env.get_template("similarity_pair.html.j2").render(
