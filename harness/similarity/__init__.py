@@ -28,6 +28,7 @@ pages say so.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -155,17 +156,64 @@ def student_code(zip_path: Path, student_id: str) -> Code:
     return Code(student_id, text, files, "" if files else "no .py or .ipynb file")
 
 
-def _fingerprint(text: str, boilerplate: np.ndarray | None = None, *, every: bool = False) -> Any:
-    """copydetect's fingerprint of ``text``; ``every`` keeps every k-gram (as copydetect
-    does for boilerplate, so that no winnowing choice lets template code through)."""
-    from copydetect import CodeFingerprint
+@dataclass(frozen=True)
+class Fingerprint:
+    """What ``copydetect.compare_files`` reads of a ``CodeFingerprint``, built the same
+    way but with a hash that is the same in every process (copydetect hashes k-grams with
+    Python's ``hash``, salted per process, so its winnowing, and the scores, move from one
+    run to the next)."""
 
-    return CodeFingerprint(
-        "code.py",
+    raw_code: str
+    filtered_code: str
+    offsets: np.ndarray
+    hashes: set[int]
+    hash_idx: dict[int, list[int]]
+    k: int
+    token_coverage: int
+
+
+def stable_kgram_hashes(text: str, k: int) -> np.ndarray:
+    """A 63-bit BLAKE2 hash of every k-character window of ``text``."""
+    data = text.encode("utf-32-le")  # four bytes a character: windows stay aligned
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(data[4 * i : 4 * (i + k)], digest_size=8).digest()) >> 1
+            for i in range(len(text) - k + 1)
+        ],
+        dtype=np.int64,
+    )
+
+
+def fingerprint(
+    text: str, boilerplate: np.ndarray | None = None, *, every: bool = False
+) -> Fingerprint:
+    """copydetect's fingerprint of ``text`` (Pygments tokens normalised by its
+    ``filter_code``, k-grams of ``NOISE`` tokens winnowed so any match of ``GUARANTEE``
+    is kept), minus the ``boilerplate`` hashes; ``every`` keeps every k-gram, as
+    copydetect does for boilerplate."""
+    from copydetect.utils import filter_code, get_token_coverage, winnow
+
+    filtered, offsets = filter_code(text, "code.py")
+    hashes = stable_kgram_hashes(filtered, NOISE)
+    window = 1 if every else GUARANTEE - NOISE + 1
+    chosen, idx = np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    if len(hashes) >= window:
+        chosen, idx = winnow(hashes, window_size=window, remove_duplicates=False)
+        chosen, idx = np.asarray(chosen, dtype=np.int64), np.asarray(idx)
+    if boilerplate is not None and len(boilerplate) and len(chosen):
+        keep = ~np.isin(chosen, boilerplate)
+        chosen, idx = chosen[keep], idx[keep]
+    hash_idx: dict[int, list[int]] = {}
+    for value, at in zip(chosen.tolist(), idx.tolist(), strict=True):
+        hash_idx.setdefault(value, []).append(at)
+    return Fingerprint(
+        text,
+        filtered,
+        offsets,
+        set(hash_idx),
+        hash_idx,
         NOISE,
-        1 if every else GUARANTEE - NOISE + 1,
-        boilerplate=boilerplate if boilerplate is not None else [],
-        fp=io.StringIO(text),
+        get_token_coverage(hash_idx, NOISE, len(filtered)),
     )
 
 
@@ -173,7 +221,7 @@ def boilerplate_hashes(text: str) -> np.ndarray | None:
     """Every k-gram hash of the template's code, as copydetect's detector builds them."""
     if not text.strip():
         return None
-    return np.unique(np.array(sorted(_fingerprint(text, every=True).hashes), dtype=np.int64))
+    return np.unique(np.array(sorted(fingerprint(text, every=True).hashes), dtype=np.int64))
 
 
 def _ranges(slices: Any) -> tuple[tuple[int, int], ...]:
@@ -187,7 +235,7 @@ def compare(codes: Sequence[Code], boilerplate: str = "") -> list[Pair]:
     from copydetect import compare_files
 
     base = boilerplate_hashes(boilerplate)
-    prints = {c.student_id: _fingerprint(c.text, base) for c in codes if c.text.strip()}
+    prints = {c.student_id: fingerprint(c.text, base) for c in codes if c.text.strip()}
     pairs = []
     for a, b in combinations(sorted(prints), 2):
         overlap, (share_a, share_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
