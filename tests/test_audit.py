@@ -267,3 +267,12 @@ def test_a_fixed_sample_of_the_mutants_is_killed(tmp_path, name):
     assert code == grade.AuditExitCode.OK, text
     data = json.loads((tmp_path / "audit.json").read_text())
     assert len(data["mutants"]) == 3 and data["left_out"] == []
+
+
+@pytest.mark.parametrize("command", ["audit", "similarity"])
+def test_grade_py_dispatches_its_commands(monkeypatch, capsys, command):
+    monkeypatch.setattr("sys.argv", ["grade.py", command, "--help"])
+    with pytest.raises(SystemExit) as stop:
+        grade.main()
+    assert stop.value.code == 0
+    assert f"grade.py {command}" in capsys.readouterr().out
