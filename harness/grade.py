@@ -753,6 +753,12 @@ Exit codes:
     "template), or every line of the hand-in files, the hand-out's given code included.",
 )
 @click.option("--list", "list_only", is_flag=True, help="List the mutants and grade nothing.")
+@click.option(
+    "--stored",
+    is_flag=True,
+    help="Grade nothing: read the mutants' results stored by the last run (after editing "
+    "the equivalent list).",
+)
 @click.option("--jobs", "-j", type=int, default=None, help="Mutants graded in parallel.")
 @click.option(
     "--sandbox",
@@ -772,6 +778,7 @@ def audit_cli(
     equivalent: Path | None,
     scope: str,
     list_only: bool,
+    stored: bool,
     jobs: int | None,
     sandbox: str,
     gpus: str,
@@ -825,6 +832,7 @@ def audit_cli(
                 operators=operators,
                 equivalent=equivalent,
                 scope=scope,
+                stored=stored,
                 on_event=on_event,
                 on_mutants=lambda n: progress.update(task, total=n),
             )

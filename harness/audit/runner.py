@@ -198,13 +198,15 @@ def audit(
     operators: Sequence[str] = (),
     equivalent: Path | None = None,
     scope: str = "student",
+    stored: bool = False,
     on_event: Callable[[api.Event], None] | None = None,
     on_mutants: Callable[[int], None] | None = None,
 ) -> AuditReport:
     """Mutate the reference of ``assignment``, grade every mutant and read the kill
     matrix (see the module's docstring).  ``operators`` limits the operators by name;
     ``scope`` "student" mutates only the code the student writes (``scope_lines``), "all"
-    every line of the hand-in files."""
+    every line of the hand-in files.  ``stored`` grades nothing and reads the results the
+    last run stored (a mutant without one counts as a harness error)."""
     import time
 
     started = time.monotonic()
@@ -237,18 +239,24 @@ def audit(
         (zips / zip_name(m.id)).write_bytes(examples.zip_files({**base, m.file: changed}))
     timings = {"mutate": time.monotonic() - started}
     phase = time.monotonic()
-    batch = api.grade(
-        submissions=zips,
-        assignment=assignment,
-        out=work / "results",
-        jobs=jobs,
-        sandbox=sandbox,
-        gpus=gpus,
-        seed=seed,
-        force=force,
-        accept_misnamed=True,
-        on_event=on_event,
-    )
+    if stored:
+        # grade nothing: read what the last run stored (after the equivalent list changed)
+        batch = api.grade(
+            submissions=None, assignment=assignment, out=work / "results", reports_only=True
+        )
+    else:
+        batch = api.grade(
+            submissions=zips,
+            assignment=assignment,
+            out=work / "results",
+            jobs=jobs,
+            sandbox=sandbox,
+            gpus=gpus,
+            seed=seed,
+            force=force,
+            accept_misnamed=True,
+            on_event=on_event,
+        )
     timings["grade"] = time.monotonic() - phase
     by_zip: dict[str, SubmissionResult] = {r.source: r for r in batch.results}
     reference = by_zip.get(f"{BASELINE}.zip")
