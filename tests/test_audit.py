@@ -244,6 +244,17 @@ def test_a_blunt_grader_lets_mutants_survive_and_the_page_shows_their_diffs(tmp_
     page = (out / "audit.html").read_text()
     assert "+    return 1 / (1 + np.exp(-(x @ Wx + h @ Wh + b)))" in page.replace("&#43;", "+")
     assert "sigmoid-tanh:rnn_step.py:8:1" in page
+    # judged equivalent afterwards: --stored re-reads the results, grading nothing
+    with eq.open("a") as f:
+        f.write('[equivalent."sigmoid-tanh:rnn_step.py:8:1"]\nwhy = "judged so too"\n')
+    code, text = run(
+        "-a", tree / "graders" / "tiny-rnn", "--out", out, "--equivalent", eq, "--stored"
+    )
+    assert code == grade.AuditExitCode.SURVIVORS, text
+    data = json.loads((out / "audit.json").read_text())
+    assert {r["mutant"]: r["outcome"] for r in data["mutants"]}["sigmoid-tanh:rnn_step.py:8:1"] == (
+        "equivalent"
+    )
 
 
 def test_list_shows_the_mutants_without_grading(tmp_path):
