@@ -27,6 +27,7 @@ and are left out of the scores.
 from __future__ import annotations
 
 import random
+import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +40,7 @@ from ..assignments import PROJECT_ROOT, find_assignment
 from ..checks.reference import reference_root, template_root
 from ..results import Status, SubmissionResult
 from ..spec import AssignmentSpec, CheckSpec
-from ..validate import _check_results, _full
+from ..validate import _check_results, _full  # the validation's reading of a result
 from .operators import OPERATORS, Mutant, mutants, student_lines
 
 AUDIT_DIR = ".audit"
@@ -207,8 +208,6 @@ def audit(
     ``scope`` "student" mutates only the code the student writes (``scope_lines``), "all"
     every line of the hand-in files.  ``stored`` grades nothing and reads the results the
     last run stored (a mutant without one counts as a harness error)."""
-    import time
-
     started = time.monotonic()
     spec = find_assignment(assignment)
     root = reference_root(spec)
