@@ -47,7 +47,11 @@ from rich.table import Table
 from rich.text import Text
 
 from harness import __version__, api, courseconfig, validate
+from harness import similarity as harness_similarity
 from harness.assignments import list_assignments
+from harness.audit import operators as audit_ops
+from harness.audit import page as audit_page
+from harness.audit import runner as audit_runner
 from harness.errors import HarnessError, SpecError, UnsafeSandboxWarning, UsageError
 from harness.executors.cli import QueueCounts, api_arguments, cluster_options
 from harness.results import Status
@@ -858,11 +862,280 @@ def validate_cli(
     sys.exit(ValidateExitCode.OK)
 
 
+# -- grade.py audit -a NAME ---------------------------------------------------------------
+
+
+class AuditExitCode(IntEnum):
+    """Exit codes of ``grade.py audit``."""
+
+    OK = 0  #: every non-equivalent mutant was killed
+    SURVIVORS = 1  #: at least one mutant survived every check (or met a harness fault)
+    USAGE_ERROR = 2  #: bad options, unknown assignment
+    INTERRUPTED = 130  #: stopped by Ctrl-C; what was graded is kept for the next run
+
+
+AUDIT_EPILOG = """\b
+Exit codes:
+  0    every non-equivalent mutant was killed by some check
+  1    at least one mutant survived (listed, with its diff, in OUT/audit.html)
+  2    usage error (bad option, unknown assignment)
+  130  interrupted; graded mutants are kept and the next run reuses them
+"""
+
+
+@click.command(
+    "audit", epilog=AUDIT_EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--assignment", "-a", required=True, help="Assignment name (see --list-assignments) or folder."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for audit.html, audit-matrix.csv and audit.json (default: results/NAME, "
+    "beside the class reports); the mutants are graded into OUT/.audit.",
+)
+@click.option(
+    "--sample",
+    type=int,
+    default=None,
+    help="Grade only this many mutants: one of each operator, then a seeded draw (for CI).",
+)
+@click.option(
+    "--operator",
+    "operators",
+    multiple=True,
+    type=click.Choice(sorted(audit_ops.OPERATORS)),
+    help="Only this operator (repeatable).",
+)
+@click.option(
+    "--equivalent",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML file of the mutants a person judged equivalent (default: "
+    "benchmarks/results/audit-NAME.equivalent.toml).",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(["student", "all"]),
+    default="student",
+    show_default=True,
+    help="Mutate only the code the student writes (where the reference differs from the "
+    "template), or every line of the hand-in files, the hand-out's given code included.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the mutants and grade nothing.")
+@click.option(
+    "--stored",
+    is_flag=True,
+    help="Grade nothing: read the mutants' results stored by the last run (after editing "
+    "the equivalent list).",
+)
+@click.option("--jobs", "-j", type=int, default=None, help="Mutants graded in parallel.")
+@click.option(
+    "--sandbox",
+    type=click.Choice(BACKENDS),
+    default="auto",
+    show_default=True,
+    help="Isolation backend, as for grading.",
+)
+@click.option("--gpus", default="", metavar="all|N|device=0,1", help="As for grading.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed, as for grading.")
+@click.option("--force", is_flag=True, help="Regrade every mutant, even unchanged ones.")
+def audit_cli(
+    assignment: str,
+    out: Path | None,
+    sample: int | None,
+    operators: tuple[str, ...],
+    equivalent: Path | None,
+    scope: str,
+    list_only: bool,
+    stored: bool,
+    jobs: int | None,
+    sandbox: str,
+    gpus: str,
+    seed: int,
+    force: bool,
+) -> None:
+    """Measure the grader: put one student-like fault at a time into the reference (tanh
+    for sigmoid, two gates exchanged, a bias left out, ...), grade each mutant with the
+    normal pipeline, and write which checks kill which mutant, the mutation score per part
+    and per check kind, and the survivors with their diffs (OUT/audit.html)."""
+    console = Console(stderr=False)
+    try:
+        spec = api.find_assignment(assignment)
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(AuditExitCode.USAGE_ERROR)
+    equivalent = equivalent if equivalent is not None else audit_runner.equivalent_path(spec)
+    if list_only:
+        _list_mutants(console, spec, operators, scope)
+        sys.exit(AuditExitCode.OK)
+    if sandbox == "local":
+        console.print(f"[bold red]{LOCAL_WARNING}[/]")
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("grading mutants", total=None, current="")
+
+    def on_event(event: api.Event) -> None:
+        if event.kind == "start":
+            progress.update(task, current=escape(event.submission.student_id))
+        elif event.kind in ("done", "skip", "failed"):
+            progress.advance(task)
+
+    try:
+        with progress, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnsafeSandboxWarning)  # printed above
+            report = audit_runner.audit(
+                assignment=assignment,
+                out=out if out is not None else Path("results") / spec.name,
+                sandbox=sandbox,
+                jobs=jobs,
+                seed=seed,
+                gpus=gpus,
+                force=force,
+                sample=sample,
+                operators=operators,
+                equivalent=equivalent,
+                scope=scope,
+                stored=stored,
+                on_event=on_event,
+                on_mutants=lambda n: progress.update(task, total=n),
+            )
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(AuditExitCode.USAGE_ERROR)
+    except HarnessError as exc:
+        console.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(AuditExitCode.SURVIVORS)
+    written = audit_page.write(report)
+    _audit_tables(console, report)
+    console.print(
+        f"mutation score [bold]{100 * report.score:.0f}%[/] ({len(report.counted)} counted, "
+        f"{len(report.rows)} graded of {report.generated} generated) in "
+        f"{report.timings.get('total', 0):.0f} s; sandbox: {report.sandbox.split(':', 1)[0]}"
+    )
+    console.print(
+        f"page: [bold]{written['page']}[/] (and {written['matrix'].name}, {written['json'].name})"
+    )
+    if report.interrupted:
+        console.print("[yellow]interrupted: run the same command again to finish[/]")
+        sys.exit(AuditExitCode.INTERRUPTED)
+    errors = [r for r in report.rows if r.outcome is audit_runner.Outcome.ERROR]
+    if report.survivors or errors:
+        sys.exit(AuditExitCode.SURVIVORS)
+    sys.exit(AuditExitCode.OK)
+
+
+def _list_mutants(console: Console, spec: Any, operators: tuple[str, ...], scope: str) -> None:
+    from harness.checks.reference import reference_root
+
+    root = reference_root(spec)
+    files = {n: (root / n).read_text() for n in spec.required if (root / n).is_file()}
+    chosen = {k: v for k, v in audit_ops.OPERATORS.items() if not operators or k in operators}
+    table = Table(title=f"{spec.title}: mutants of the reference", title_justify="left")
+    table.add_column("mutant", overflow="fold")
+    table.add_column("fault", overflow="fold")
+    lines = audit_runner.scope_lines(spec, files) if scope == "student" else None
+    for m in audit_ops.mutants(files, chosen, lines):
+        table.add_row(escape(m.id), escape(m.fault))
+    console.print(table)
+
+
+def _audit_tables(console: Console, report: audit_runner.AuditReport) -> None:
+    table = Table(title="Mutation score", title_justify="left")
+    for col in ("part / check kind", "killed", "of", "score"):
+        table.add_column(col, justify="left" if col.startswith("part") else "right")
+    for name, (killed, total) in report.by(lambda r: r.part).items():
+        table.add_row(f"part {escape(name)}", str(killed), str(total), f"{killed / total:.0%}")
+    for name, (killed, total) in report.by_kind().items():
+        share = f"{killed / total:.0%}" if total else "-"
+        table.add_row(f"kind {escape(name)}", str(killed), str(total), share)
+    console.print(table)
+    if report.survivors:
+        surv = Table(title=f"{len(report.survivors)} survivors", title_justify="left")
+        surv.add_column("mutant", style="red")
+        surv.add_column("fault", overflow="fold")
+        for r in report.survivors:
+            surv.add_row(escape(r.mutant.id), escape(r.mutant.fault))
+        console.print(surv)
+
+
+# -- grade.py similarity SUBMISSIONS -a NAME -----------------------------------------------
+
+
+@click.command("similarity", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("submissions", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--assignment", "-a", required=True, help="Assignment name (see --list-assignments) or folder."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("results"),
+    show_default=True,
+    help="Folder for similarity.html, similarity/<a>--<b>.html and similarity.csv (the class "
+    "reports' folder puts them beside index.html).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=harness_similarity.THRESHOLD,
+    show_default=True,
+    help="Pairs at or above this score are listed, each with a side-by-side page.",
+)
+@click.option(
+    "--accept-misnamed", is_flag=True, help="Read ZIPs whose names break the naming rule."
+)
+def similarity_cli(
+    submissions: Path, assignment: str, out: Path, threshold: float, accept_misnamed: bool
+) -> None:
+    """List the pairs of a class whose code looks alike (copydetect: winnowed fingerprints,
+    the template's code left out). Nothing runs and nothing leaves this machine; no grade
+    changes: similarity is a reason to look, not a verdict."""
+    console = Console(stderr=False)
+    try:
+        report = harness_similarity.similarity(
+            submissions=submissions,
+            assignment=assignment,
+            threshold=threshold,
+            accept_misnamed=accept_misnamed,
+        )
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(ExitCode.USAGE_ERROR)
+    written = harness_similarity.write(report, out)
+    table = Table(title=f"Pairs at or above {threshold:.0%}", title_justify="left")
+    for col in ("student", "student", "score"):
+        table.add_column(col, justify="right" if col == "score" else "left")
+    for p in report.flagged[:20]:
+        table.add_row(Text(printable(p.a)), Text(printable(p.b)), f"{p.score:.0%}")
+    console.print(table)
+    console.print(
+        f"{len(report.codes)} submissions, {len(report.pairs)} pairs in {report.seconds:.1f} s; "
+        f"{len(report.flagged)} at or above {threshold:.0%}: [bold]{written['page']}[/] "
+        f"(every pair in {written['csv'].name}). A reason to look, not a verdict."
+    )
+    sys.exit(ExitCode.OK)
+
+
 def main() -> None:
     # `grade.py validate ...` is a command of its own; anything else grades a folder (a
     # folder named "validate" is graded as ./validate).
     if sys.argv[1:2] == ["validate"]:
         validate_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} validate")
+    elif sys.argv[1:2] == ["audit"]:
+        audit_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} audit")
+    elif sys.argv[1:2] == ["similarity"]:
+        similarity_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} similarity")
     else:
         cli()
 

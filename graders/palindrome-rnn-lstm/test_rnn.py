@@ -100,6 +100,14 @@ def test_train_script(student, request, part, settings, evidence):
                 f"part1/train.py steps {', '.join(optimisers) or 'no optimiser'}; the "
                 "hand-out asks for RMSProp (torch.optim.RMSprop)"
             )
+        # A script that follows the command line (it was not stopped: it ran the steps
+        # asked) must train the model --model_type names; a sweep in __main__ is exempt.
+        models = run.result.get("models", [])
+        if not run.result.get("stopped") and "LSTM" in models and "VanillaRNN" not in models:
+            fail(
+                "part1/train.py --model_type RNN trained LSTM, not VanillaRNN: "
+                "the option must choose the model"
+            )
         first, last = np.mean(losses[:10]), np.mean(losses[-10:])
         if not last < 0.95 * first:
             fail(
