@@ -891,8 +891,7 @@ attempt("patch the runtime", patch_runtime)
 """
         + WRONG,
         attempts=("patch pytest", "import the trusted harness", "patch the runtime"),
-        # Even locally the worker no longer hands the student process the project's path,
-        # so the trusted harness cannot be imported there either.
+        local=Local(breached=True, note="imports the trusted harness (in its own process only)"),
     ),
     Case(
         "sys-exit",
