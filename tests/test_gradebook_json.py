@@ -126,11 +126,25 @@ def test_schema_catches_what_gradescope_refuses():
         "colour": "red",
     }
     found = "\n".join(errors(bad))
-    assert "$.score: nan is not number" in found
-    assert "'ok' is not one of" in found
-    assert "'secret' is not one of" in found
-    assert "names repeat: ['a']" in found
-    assert "'colour' is not a field" in found
+    assert "$.score: nan is not of type 'number'" in found
+    assert "$.tests[0].status: 'ok' is not one of" in found
+    assert "$.tests[1].visibility: 'secret' is not one of" in found
+    assert "$.tests: names repeat: ['a']" in found
+    assert "('colour' was unexpected)" in found
+    board = {"score": 1, "tests": [], "leaderboard": [{"name": "ppl", "value": 9, "order": "up"}]}
+    assert errors(board) == ["$.leaderboard[0].order: 'up' is not one of ['asc', 'desc']"]
+
+
+def test_the_schema_is_valid_json_schema_and_jsonschema_checks_it():
+    """The schema file is a valid 2020-12 schema (jsonschema's own meta-schema check), and
+    the validator is jsonschema's, extended only by x-uniqueNames and finite numbers."""
+    from gradescope_schema import SCHEMA, GradescopeValidator
+    from jsonschema import Draft202012Validator
+
+    Draft202012Validator.check_schema(SCHEMA)
+    assert GradescopeValidator.META_SCHEMA == Draft202012Validator.META_SCHEMA
+    assert errors({"score": 1.0, "tests": [{"name": "a", "status": "passed"}]}) == []
+    assert errors({"tests": []}) == ["$: 'score' is a required property"]
 
 
 def test_finite_reports_paths():
