@@ -47,6 +47,8 @@ class Outcome:
     duration: float = 0.0
     cpu: float = 0.0  #: seconds charged to the student during this check (its time use)
     phase_failed: str = ""
+    #: the spec key of the earlier check whose failure this one re-raised ("": none)
+    needs: str = ""
 
 
 def _cap(message: str, keep: int = MAX_MESSAGE) -> str:
@@ -127,6 +129,8 @@ class GradingPlugin:
         self.collect_errors: list[str] = []
         self._reserve: dict[str, float] = {}
         self._spent_before = 0.0
+        #: id(exception) -> (the exception, the nodeid of the first check it failed)
+        self._failures: dict[int, tuple[BaseException, str]] = {}
 
     # -- fixtures ---------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -212,12 +216,34 @@ class GradingPlugin:
             outcome.passed = not outcome.phase_failed
         if call.excinfo is not None and not outcome.phase_failed:
             kind, message = _explain(call.excinfo)
+            needs = self._needs(item.nodeid, call.excinfo.value)
+            if needs:
+                outcome.needs = spec_key(needs)
+                message = self._not_run(needs)
             outcome.passed = False
             outcome.kind = kind
             outcome.message = _cap(message.strip())
             outcome.phase_failed = call.when
         if call.when == "teardown" and rep.failed and outcome.passed:
             outcome.passed = False
+
+    def _needs(self, nodeid: str, exc: BaseException) -> str:
+        """The earlier check that failed with this very exception, or "".
+
+        A fixture that fails (the model cannot be built, the module does not import) is
+        cached by pytest: every later check that uses it re-raises the same exception
+        object. Those checks did not run; the first check it failed says why."""
+        first = self._failures.get(id(exc))
+        if first is None or first[0] is not exc:
+            self._failures[id(exc)] = (exc, nodeid)
+            return ""
+        return first[1] if first[1] != nodeid else ""
+
+    def _not_run(self, nodeid: str) -> str:
+        check = self._spec.check(spec_key(nodeid))
+        title = check.title if check is not None and check.title else spec_key(nodeid)
+        param = nodeid[len(spec_key(nodeid)) :]
+        return f'not run: needs "{title}"{" " + param if param else ""}, which failed'
 
 
 SHARED = "_shared"
