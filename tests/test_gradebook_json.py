@@ -188,3 +188,32 @@ def test_execution_time_and_scores_are_always_numbers(value):
     data = strict_loads(json.dumps(result.to_json(), allow_nan=False))
     assert data["score"] == 0 and data["execution_time"] == 0
     assert not errors(data)
+
+
+def test_a_check_records_a_leaderboard_entry_through_the_public_api(tmp_path):
+    """``evidence.leaderboard`` (harness.checks) reaches results.json's ``leaderboard``:
+    the language model's checks record each model's validation perplexity this way."""
+    from harness.checks import Evidence
+    from harness.results import leaderboard_entries
+
+    evidence = Evidence(directory=tmp_path)
+    evidence.current = "test_language_model.py::test_rnn_perplexity"
+    evidence.leaderboard(name="RNNModel validation perplexity", value=151.27, order="asc")
+    evidence.current = "test_language_model.py::test_gated_perplexity"
+    evidence.leaderboard(name="GatedModel validation perplexity", value=float("nan"))
+    with pytest.raises(ValueError, match="order"):
+        evidence.leaderboard(name="x", value=1.0, order="up")
+    result = SubmissionResult(
+        student_id="1",
+        assignment="recurrent-layers-lm",
+        status=Status.GRADED,
+        score=13,
+        max_score=13,
+        leaderboard=leaderboard_entries(evidence.items),
+    )
+    data = strict_loads(json.dumps(result.to_json(), allow_nan=False))
+    # the diverged model's NaN is left out of the board (and named in the notes)
+    assert data["leaderboard"] == [
+        {"name": "RNNModel validation perplexity", "value": 151.27, "order": "asc"}
+    ]
+    assert not errors(data)

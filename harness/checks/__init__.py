@@ -22,6 +22,11 @@ Evidence (graders record data; the report draws it):
 ``evidence.series``  a line of a plot     ``evidence.images``  a grid of grey images
 ``evidence.data``    any JSON value       ``evidence.figure``  a matplotlib figure
 ``evidence.for_review``  flag the submission for a TA, whatever its score
+``evidence.leaderboard``  a number for Gradescope's leaderboard (e.g. a perplexity)
+
+Checks that depend on another through a fixture (the model is built once, in a
+module-scoped fixture) need nothing more: when that fixture fails, the first check that
+used it shows why and every later one says ``not run: needs "<that check>"`` in one line.
 
 Results and failures: a check passes when it returns and fails with the message of its
 first failed ``assert`` or ``fail(...)``; ``skip_unless`` stops it early at zero. An error
