@@ -138,6 +138,32 @@ def test_loaded_definitions_only_is_shown_once_as_a_count_and_a_folded_list(tmp_
     assert fallback.items[-1] == "and 5 more." and len(fallback.items) == 3
 
 
+def test_each_script_loaded_definitions_only_is_named_and_shown_once(tmp_path):
+    """char-rnn-lab loads two scripts definitions-only: one line each, naming the file,
+    once on the page (not again in the summary)."""
+    from harness.runtime import defonly
+
+    spec = find_assignment("tiny-rnn")
+    notes = []
+    for name, source in (
+        ("task2_min_char_rnn.py", "import numpy as np\ndata = open('t.txt').read()\n"),
+        ("task3_min_char_lstm.py", "x = 1\nwhile True:\n    pass\n"),
+    ):
+        path = tmp_path / name
+        path.write_text(source)
+        _module, skipped = defonly.load_definitions(path, module_name=path.stem)
+        notes.append(defonly.describe(skipped, filename=str(path)))
+    assert notes[0].startswith("Loaded definitions only from task2_min_char_rnn.py; left unrun")
+    result = _result("lab", [_check(1, "loads", "", passed=True)], output="\n".join(notes))
+    (tmp_path / "lab").mkdir()
+    report.build(tmp_path, spec, [result])
+    page = (tmp_path / "lab" / "report.html").read_text()
+    for name in ("task2_min_char_rnn.py", "task3_min_char_lstm.py"):
+        said = f"Loaded definitions only from {name}: 1 module-level statement left unrun"
+        assert page.count(said) == 1, name
+    assert page.count("while True") == 1
+
+
 # -- figures ----------------------------------------------------------------------------------
 
 

@@ -530,8 +530,9 @@ def _say_once(failed: list[CheckView]) -> list[CheckView]:
     return out
 
 
-#: The start of the note of a script loaded definitions-only, and how its items are joined.
-DEFINITIONS_ONLY = "Loaded definitions only; left unrun: "
+#: The start of the note of a script loaded definitions-only (``harness.runtime.defonly``
+#: names the file when it knows it), and how its items are joined.
+DEFINITIONS_ONLY = re.compile(r"Loaded definitions only(?: from (?P<file>[^;]+))?; left unrun: ")
 
 
 @dataclass(frozen=True)
@@ -545,15 +546,17 @@ class Fallback:
 def fallback_view(line: str) -> Fallback:
     """``Loaded definitions only; left unrun: line 14 ...; line 15 ...`` as a count and a
     list of the statements left unrun."""
-    if line.startswith(DEFINITIONS_ONLY):
-        body = line[len(DEFINITIONS_ONLY) :]
+    start = DEFINITIONS_ONLY.match(line)
+    if start:
+        body = line[start.end() :]
+        origin = f" from {start['file']}" if start["file"] else ""
         items = [x.strip() for x in re.split(r"; (?=line \d+ |and \d+ more\.?$)", body)]
         count = len([x for x in items if x.startswith("line ")])
         more = next((x for x in items if x.startswith("and ")), "")
         extra = re.match(r"and (\d+) more", more)
         total = count + (int(extra.group(1)) if extra else 0)
         return Fallback(
-            f"Loaded definitions only: {total} module-level statement"
+            f"Loaded definitions only{origin}: {total} module-level statement"
             f"{'s' if total != 1 else ''} left unrun (they would train or read files at "
             "import)",
             tuple(items),
