@@ -229,6 +229,9 @@ class AssignmentSpec:
     manual: tuple[ManualItem, ...] = ()
     #: free-form values for the checks: thresholds, budgets, forbidden APIs ([settings])
     settings: dict[str, Any] = field(default_factory=dict)
+    #: seconds one submission takes to grade, measured ([assignment] grading_time): the
+    #: progress bar's ETA before this class's own times are known
+    grading_time: float | None = None
 
     @property
     def max_score(self) -> float:
@@ -291,6 +294,7 @@ class _Table(BaseModel):
 class _AssignmentTable(_Table):
     name: StrictStr
     title: StrictStr | None = None
+    grading_time: Duration | None = None
 
 
 class _SubmissionTable(_Table):
@@ -692,6 +696,7 @@ def load_spec(root: Path) -> AssignmentSpec:
         checks=tuple(checks),
         manual=tuple(manual),
         settings=dict(parsed.settings),
+        grading_time=parsed.assignment.grading_time,
     )
 
 
