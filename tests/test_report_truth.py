@@ -9,6 +9,7 @@ kind in a real Chromium and keeps a screenshot of each (in ``docs/figures/`` whe
 from __future__ import annotations
 
 import base64
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -119,6 +120,29 @@ def test_a_failed_check_repeating_an_earlier_ones_reason_says_so_in_a_line(tmp_p
     page = (tmp_path / "blank" / "report.html").read_text()
     assert page.count("NotImplementedError: LSTM.__init__") == 3  # check 1 and two reminders
     assert page.count("the same reason as check 1") == 2
+
+
+def test_checks_that_need_a_failed_one_say_not_run_in_one_line(tmp_path):
+    """The worker marks a check that re-raised an earlier check's failure (``needs``): its
+    report line says "not run", and the class page gives the zero the real reason."""
+    spec = find_assignment("tiny-rnn")
+    crash = "while importing rnn_step.py, your code raised ImportError: no module 'nump'"
+    needs = 'not run: needs "rnn_step.py imports", which failed'
+    checks = [_check(1, "rnn_step.py imports", crash)]
+    for number, name in ((2, "rnn_step returns (N, H)"), (3, "rnn_step matches")):
+        check = _check(number, name, needs)
+        checks.append(dataclasses.replace(check, extra={"needs": "test_rnn.py::test_file_loads"}))
+    result = _result("crashed", checks)
+    (tmp_path / "crashed").mkdir()
+    student = view.student_view(result, spec, tmp_path, plots.FigureCache(tmp_path / "c"))
+    first, second, third = student.failed
+    assert first.note == "" and not first.needs
+    assert (second.note, third.note) == ("not run", "not run")
+    assert not second.same_as and not third.same_as  # one line each, no "same reason as"
+    assert view.why(result) == "crashed at import (rnn_step.py): ImportError: no module 'nump'"
+    report.build(tmp_path, spec, [result])
+    page = (tmp_path / "index.html").read_text()
+    assert "crashed at import (rnn_step.py)" in page and "not run" not in page
 
 
 def test_loaded_definitions_only_is_shown_once_as_a_count_and_a_folded_list(tmp_path):

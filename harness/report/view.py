@@ -413,6 +413,8 @@ class CheckView:
     #: the earlier failed check whose message this one repeats word for word ("" if none)
     same_as: str = ""
     same_text: str = ""  #: that message's first line, for the one-line reminder
+    #: not run: the spec key of the earlier failed check it needs ("" if it ran)
+    needs: str = ""
 
 
 FAILURE_NOTES = {
@@ -513,6 +515,9 @@ def _say_once(failed: list[CheckView]) -> list[CheckView]:
     out = []
     for view in failed:
         key = view.blocks
+        if view.needs:  # "not run: needs ...": one line already, naming what it needs
+            out.append(view)
+            continue
         earlier = first.get(key) if key else None
         if earlier is None:
             if key:
@@ -611,10 +616,17 @@ def student_view(
             max_score=check.max_score,
             passed=passed,
             kind=kind_tag,
-            note="" if passed else FAILURE_NOTES.get(str(check.extra.get("kind", "")), ""),
+            note=(
+                ""
+                if passed
+                else "not run"
+                if check.extra.get("needs")
+                else FAILURE_NOTES.get(str(check.extra.get("kind", "")), "")
+            ),
             blocks=tuple(blocks(message)),
             evidence=tuple(shown),
             duration=float(duration) if isinstance(duration, int | float) else None,
+            needs=str(check.extra.get("needs", "") or ""),
         )
         (checks_passed if passed else checks_failed).append(view)
     checks_failed = _say_once(checks_failed)
@@ -784,6 +796,8 @@ def why(result: SubmissionResult) -> str:
     if result.score > 0 or not result.checks:
         return "flagged for a TA's review (see the report)" if NEEDS_REVIEW in result.flags else ""
     failed = [c for c in result.checks if c.status is CheckStatus.FAILED and c.output.strip()]
+    # A check that did not run because an earlier one failed is not a reason of its own.
+    failed = [c for c in failed if not c.extra.get("needs")] or failed
     if not failed:
         return "no check passed"
     lines = Counter(next(x.strip() for x in c.output.splitlines() if x.strip()) for c in failed)
@@ -882,7 +896,7 @@ def class_view(
             tally[1] += 1
             if c.status is CheckStatus.PASSED:
                 tally[0] += 1
-            elif c.output.strip():
+            elif c.output.strip() and not c.extra.get("needs"):  # "not run": said once
                 first = next(line for line in c.output.splitlines() if line.strip()).strip()
                 _, checks, students = failures.setdefault(failure_key(first), (first, {}, {}))
                 checks[c.name] = None
