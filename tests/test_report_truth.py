@@ -128,7 +128,8 @@ def test_checks_that_need_a_failed_one_say_not_run_in_one_line(tmp_path):
     spec = find_assignment("tiny-rnn")
     crash = "while importing rnn_step.py, your code raised ImportError: no module 'nump'"
     needs = 'not run: needs "rnn_step.py imports", which failed'
-    checks = [_check(1, "rnn_step.py imports", crash)]
+    first_check = _check(1, "rnn_step.py imports", crash)
+    checks = [dataclasses.replace(first_check, extra={"nodeid": "test_rnn.py::test_file_loads"})]
     for number, name in ((2, "rnn_step returns (N, H)"), (3, "rnn_step matches")):
         check = _check(number, name, needs)
         checks.append(dataclasses.replace(check, extra={"needs": "test_rnn.py::test_file_loads"}))
@@ -138,11 +139,16 @@ def test_checks_that_need_a_failed_one_say_not_run_in_one_line(tmp_path):
     first, second, third = student.failed
     assert first.note == "" and not first.needs
     assert (second.note, third.note) == ("not run", "not run")
-    assert not second.same_as and not third.same_as  # one line each, no "same reason as"
+    assert not second.same_as and not third.same_as  # not "the same reason as check 2"
+    assert second.same_text == "not run: needs check 1"  # the folded title line says it
     assert view.why(result) == "crashed at import (rnn_step.py): ImportError: no module 'nump'"
     report.build(tmp_path, spec, [result])
     page = (tmp_path / "index.html").read_text()
     assert "crashed at import (rnn_step.py)" in page and "not run" not in page
+    own = (tmp_path / "crashed" / "report.html").read_text()
+    assert own.count("not run: needs check 1") == 2  # each folded title line
+    assert own.count("not run: needs &#34;rnn_step.py imports&#34;, which failed") == 2  # bodies
+    assert own.count("<details class=\"check fail same\"") == 2  # folded: one line each
 
 
 def test_loaded_definitions_only_is_shown_once_as_a_count_and_a_folded_list(tmp_path):

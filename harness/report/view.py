@@ -23,7 +23,7 @@ from ..exports import Row as GradeRow
 from ..exports import Table as GradeTable
 from ..manual import entries as manual_entries
 from ..manual import total as manual_total
-from ..results import NEEDS_REVIEW, CheckStatus, Status, SubmissionResult
+from ..results import NEEDS_REVIEW, CheckResult, CheckStatus, Status, SubmissionResult
 from ..spec import AssignmentSpec
 from . import plots
 
@@ -508,6 +508,15 @@ def limits_text(limits: Mapping[str, Any]) -> str:
     return "; ".join(shown)
 
 
+def _needs_line(check: CheckResult, numbers: Mapping[str, str], message: str) -> str:
+    """``not run: needs check 3`` for a check that did not run ("" for one that did)."""
+    needs = str(check.extra.get("needs", "") or "")
+    if not needs:
+        return ""
+    number = numbers.get(needs)
+    return f"not run: needs check {number}" if number else message.strip().splitlines()[0]
+
+
 def _say_once(failed: list[CheckView]) -> list[CheckView]:
     """A failed check whose message is an earlier failed check's, word for word, says so in
     one line (the blank template's sixteen "not implemented yet" become one)."""
@@ -596,6 +605,10 @@ def student_view(
     checks_failed: list[CheckView] = []
     checks_passed: list[CheckView] = []
     series_entries: list[dict[str, Any]] = []
+    numbers: dict[str, str] = {}  # spec key -> the number of its first check
+    for check in result.checks:
+        key = str(check.extra.get("nodeid", "")).split("[", 1)[0]
+        numbers.setdefault(key, check.number)
     for check in result.checks:
         message = check.output or ""
         shown: list[EvidenceView] = []
@@ -627,6 +640,8 @@ def student_view(
             evidence=tuple(shown),
             duration=float(duration) if isinstance(duration, int | float) else None,
             needs=str(check.extra.get("needs", "") or ""),
+            # a check that did not run says which it needs in its folded title line
+            same_text=_needs_line(check, numbers, message),
         )
         (checks_passed if passed else checks_failed).append(view)
     checks_failed = _say_once(checks_failed)
