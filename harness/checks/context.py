@@ -22,6 +22,14 @@ def fail(message: str) -> NoReturn:
     raise CheckFailed(message)
 
 
+def not_run(needs: str, because: str = "") -> NoReturn:
+    """Fail the current check, at zero, because something it needs failed elsewhere:
+    ``not run: needs <needs>`` (then ``; <because>``), the wording every grader uses.
+    Checks that share a failed fixture say it by themselves (the plugin)."""
+    __tracebackhide__ = True
+    raise CheckFailed(f"not run: needs {needs}" + (f"; {because}" if because else ""))
+
+
 @dataclass(frozen=True)
 class Submission:
     """The submission's files as the trusted side sees them: for reading, never running."""
