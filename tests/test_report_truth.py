@@ -22,6 +22,8 @@ from harness.assignments import find_assignment
 from harness.report import plots, view
 from harness.results import CheckResult, CheckStatus, Status, SubmissionResult
 
+FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+
 NOT_YET = (
     "NotImplementedError: LSTM.__init__ is not implemented yet: create the parameters "
     "W_gx, W_gh, b_g (see the class docstring in part1/lstm.py)"
@@ -392,6 +394,25 @@ def _clip(page, selector: str, index: int, path: Path) -> None:
         session=page.session,
     )["data"]  # fmt: skip
     path.write_bytes(base64.b64decode(data))
+
+
+def test_a_blank_templates_report_fits_on_two_screens(tmp_path, browser):
+    """The blank palindrome template's report (15 failed checks; its results.json as a real
+    grading wrote it, tests/fixtures/reports/) is at most two full-HD screens tall
+    (2 x 1080 px) in a 1100 px wide window: each reason once, checks that could not run in
+    one line, the unmarked manual items and how it ran folded."""
+    import json
+
+    from harness.store import write_json_strict
+
+    data = json.loads((FIXTURES / "palindrome-rnn-lstm-blank.json").read_text())
+    result = SubmissionResult.from_json(data)
+    write_json_strict(tmp_path / result.student_id / "results.json", result.to_json())
+    report.build(tmp_path, find_assignment("palindrome-rnn-lstm"), [result])
+    page = browser.open(tmp_path / result.student_id / "report.html", width=1100, height=900)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 2 * 1080, height
+    assert page.evaluate("document.querySelectorAll('details.check.fail.same').length") == 8
 
 
 @pytest.mark.slow
