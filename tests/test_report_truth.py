@@ -153,6 +153,27 @@ def test_checks_that_need_a_failed_one_say_not_run_in_one_line(tmp_path):
     assert own.count("<details class=\"check fail same\"") == 2  # folded: one line each
 
 
+def test_a_grader_saying_not_run_is_marked_so_and_never_the_reason_of_a_zero(tmp_path):
+    """``harness.checks.not_run`` (a check that finds by itself that what it needs failed)
+    fails with the shared wording and the kind "not_run", which the report shows as such."""
+    from harness.checks import not_run
+    from harness.checks.plugin import _explain
+
+    with pytest.raises(AssertionError) as caught:
+        not_run("lossFun, which failed", because="sample starts from lossFun's state")
+    kind, message = _explain(caught)
+    assert kind == "not_run"
+    assert message == "not run: needs lossFun, which failed; sample starts from lossFun's state"
+    spec = find_assignment("tiny-rnn")
+    failed = _check(1, "lossFun runs", "lossFun raised ValueError: shapes (3,) and (4,)")
+    skipped = dataclasses.replace(_check(2, "sample", message), extra={"kind": kind})
+    result = _result("lab", [failed, skipped])
+    (tmp_path / "lab").mkdir()
+    student = view.student_view(result, spec, tmp_path, plots.FigureCache(tmp_path / "c"))
+    assert [c.note for c in student.failed] == ["", "not run"]
+    assert view.why(result) == "lossFun raised ValueError: shapes (3,) and (4,)"
+
+
 def test_loaded_definitions_only_is_shown_once_as_a_count_and_a_folded_list(tmp_path):
     spec = find_assignment("tiny-rnn")
     note = (

@@ -22,12 +22,16 @@ def fail(message: str) -> NoReturn:
     raise CheckFailed(message)
 
 
+class NotRun(CheckFailed):
+    """Raised by ``not_run``: the check did not run because something it needs failed."""
+
+
 def not_run(needs: str, because: str = "") -> NoReturn:
     """Fail the current check, at zero, because something it needs failed elsewhere:
     ``not run: needs <needs>`` (then ``; <because>``), the wording every grader uses.
     Checks that share a failed fixture say it by themselves (the plugin)."""
     __tracebackhide__ = True
-    raise CheckFailed(f"not run: needs {needs}" + (f"; {because}" if because else ""))
+    raise NotRun(f"not run: needs {needs}" + (f"; {because}" if because else ""))
 
 
 @dataclass(frozen=True)

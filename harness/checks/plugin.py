@@ -28,7 +28,7 @@ from ..session import (
     UnusableValue,
 )
 from ..spec import AssignmentSpec
-from .context import CheckFailed, Evidence, Submission
+from .context import CheckFailed, Evidence, NotRun, Submission
 
 GRADER_ERROR = "grader_error"
 #: Longest message kept for one check.
@@ -43,7 +43,8 @@ class Outcome:
     key: str  #: spec key: nodeid without parameters
     passed: bool = False
     message: str = ""
-    kind: str = ""  #: "", "student_error", "crash", "timeout", "budget", "skipped", grader_error
+    #: "", "student_error", "crash", "timeout", "budget", "skipped", "not_run", grader_error
+    kind: str = ""
     duration: float = 0.0
     cpu: float = 0.0  #: seconds charged to the student during this check (its time use)
     phase_failed: str = ""
@@ -71,6 +72,8 @@ def _seed_for(seed: int, nodeid: str) -> int:
 def _explain(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
     """(kind, message) for an exception that ended a check."""
     exc = excinfo.value
+    if isinstance(exc, NotRun):
+        return "not_run", str(exc)
     if isinstance(exc, CheckFailed):
         return "", str(exc)
     if isinstance(exc, StudentTimeout):

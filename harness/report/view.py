@@ -423,6 +423,7 @@ FAILURE_NOTES = {
     "crash": "your program's process ended",
     "student_error": "your code raised an exception",
     "skipped": "not run",
+    "not_run": "not run",
     "grader_error": "a fault of the grader, not yours",
 }
 
@@ -506,6 +507,12 @@ def limits_text(limits: Mapping[str, Any]) -> str:
         else:
             shown.append(f"{label} {value}")
     return "; ".join(shown)
+
+
+def _not_run(check: CheckResult) -> bool:
+    """The check did not run: an earlier check it needs failed (the plugin's ``needs``, or
+    the grader's ``not_run``)."""
+    return bool(check.extra.get("needs")) or check.extra.get("kind") == "not_run"
 
 
 def _needs_line(check: CheckResult, numbers: Mapping[str, str], message: str) -> str:
@@ -812,7 +819,7 @@ def why(result: SubmissionResult) -> str:
         return "flagged for a TA's review (see the report)" if NEEDS_REVIEW in result.flags else ""
     failed = [c for c in result.checks if c.status is CheckStatus.FAILED and c.output.strip()]
     # A check that did not run because an earlier one failed is not a reason of its own.
-    failed = [c for c in failed if not c.extra.get("needs")] or failed
+    failed = [c for c in failed if not _not_run(c)] or failed
     if not failed:
         return "no check passed"
     lines = Counter(next(x.strip() for x in c.output.splitlines() if x.strip()) for c in failed)
@@ -911,7 +918,7 @@ def class_view(
             tally[1] += 1
             if c.status is CheckStatus.PASSED:
                 tally[0] += 1
-            elif c.output.strip() and not c.extra.get("needs"):  # "not run": said once
+            elif c.output.strip() and not _not_run(c):  # "not run": said once, elsewhere
                 first = next(line for line in c.output.splitlines() if line.strip()).strip()
                 _, checks, students = failures.setdefault(failure_key(first), (first, {}, {}))
                 checks[c.name] = None
