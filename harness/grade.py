@@ -129,9 +129,10 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
 
 
 class EtaColumn(ProgressColumn):
-    """The time left, shown from the first submission on: the submissions left times the
-    seconds one takes (the mean so far, else ``estimate``: earlier results of this
-    assignment), divided among the ``jobs`` graded at once."""
+    """The time left, shown from the start: the submissions left times the seconds one
+    takes (the mean so far once every job has finished one, before that ``estimate``:
+    earlier results of this assignment or its measured ``grading_time``), divided among
+    the ``jobs`` graded at once."""
 
     def __init__(self, estimate: float | None, jobs: int) -> None:
         super().__init__()
@@ -158,12 +159,16 @@ class EtaColumn(ProgressColumn):
 
 
 def estimate_seconds(spec: AssignmentSpec, out: Path) -> float | None:
-    """Seconds one submission of ``spec`` takes to grade, from earlier results: those in
-    ``out``, else the reference's that ``grade.py validate`` left in ``results/NAME``."""
-    times = []
-    for folder in (out, Path("results") / spec.name / validate.TRUSTED_DIR):
+    """Seconds one submission of ``spec`` takes to grade: the mean of earlier results of
+    this assignment in ``out``, else of those in the project's ``results/NAME`` (``make
+    examples``, ``grade.py validate``), else the spec's measured ``grading_time``."""
+    root = Path(__file__).resolve().parent.parent / "results" / spec.name
+    here = Path("results") / spec.name  # a course's own assignment, graded from its folder
+    folders = [out, root, root / validate.TRUSTED_DIR, here, here / validate.TRUSTED_DIR]
+    for folder in dict.fromkeys(folders):
         if not folder.is_dir():
             continue
+        times = []
         for path in sorted(folder.glob("*/results.json"))[:200]:
             try:
                 data = json.loads(path.read_text())
@@ -175,7 +180,7 @@ def estimate_seconds(spec: AssignmentSpec, out: Path) -> float | None:
                     times.append(float(value))
         if times:
             return sum(times) / len(times)
-    return None
+    return spec.grading_time
 
 
 def _json_summary(batch: api.BatchResult, code: int) -> str:

@@ -25,7 +25,14 @@ from .checks.worker import WorkerRequest
 from .errors import LayoutError, SubmissionError
 from .intake import ExtractionLimits, extract_zip
 from .layout import describe_problems, locate, materialize
-from .results import NEEDS_REVIEW, CheckResult, CheckStatus, Status, SubmissionResult
+from .results import (
+    NEEDS_REVIEW,
+    CheckResult,
+    CheckStatus,
+    Status,
+    SubmissionResult,
+    leaderboard_entries,
+)
 from .session import WALL_FACTOR
 from .spec import AssignmentSpec, Limits
 from .store import read_json, write_bytes_atomic
@@ -292,6 +299,8 @@ def score(
             }
             if o["kind"]:
                 extra["kind"] = o["kind"]
+            if o.get("needs"):
+                extra["needs"] = o["needs"]  # not run: that earlier check failed
             if evidence.get(o["nodeid"]):
                 extra["evidence"] = evidence[o["nodeid"]]
             checks.append(
@@ -380,4 +389,5 @@ def score(
         versions=dict(worker.get("versions", {})),
         limits=asdict(limits),
         part_scores=parts,
+        leaderboard=leaderboard_entries(evidence),
     )

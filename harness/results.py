@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -252,3 +252,18 @@ class SubmissionResult:
 
     def replace(self, **changes: Any) -> SubmissionResult:
         return dataclasses.replace(self, **changes)
+
+
+def leaderboard_entries(
+    evidence: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> tuple[dict[str, Any], ...]:
+    """The leaderboard entries checks recorded (``evidence.leaderboard``), one per name
+    (the last recorded wins), in Gradescope's shape: name, value, order."""
+    found: dict[str, dict[str, Any]] = {}
+    for items in evidence.values():
+        for item in items:
+            if item.get("kind") == "leaderboard":
+                name = str(item.get("name", ""))
+                order = item.get("order", "asc")
+                found[name] = {"name": name, "value": item.get("value"), "order": order}
+    return tuple(found.values())

@@ -61,9 +61,10 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
 )
 
-from .errors import NamingError, SpecError
+from .errors import NamingError, SpecError, UsageError
 from .units import Range, parse_duration, parse_size
 
 SPEC_FILE = "assignment.toml"
@@ -228,6 +229,9 @@ class AssignmentSpec:
     manual: tuple[ManualItem, ...] = ()
     #: free-form values for the checks: thresholds, budgets, forbidden APIs ([settings])
     settings: dict[str, Any] = field(default_factory=dict)
+    #: seconds one submission takes to grade, measured ([assignment] grading_time): the
+    #: progress bar's ETA before this class's own times are known
+    grading_time: float | None = None
 
     @property
     def max_score(self) -> float:
@@ -290,6 +294,7 @@ class _Table(BaseModel):
 class _AssignmentTable(_Table):
     name: StrictStr
     title: StrictStr | None = None
+    grading_time: Duration | None = None
 
 
 class _SubmissionTable(_Table):
@@ -339,6 +344,32 @@ class _ManualTable(_Table):
 class _LateTable(_Table):
     deadline: datetime.datetime | datetime.date | StrictStr | None = None
     policy: StrictStr | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            from .lateness import parse_deadline
+
+            _refuse_usage(parse_deadline, value)
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, value: str | None) -> str | None:
+        from .lateness import parse_policy
+
+        _refuse_usage(parse_policy, value)
+        return value
+
+
+def _refuse_usage(parse: Any, value: Any) -> None:
+    """Run a command-line option's parser on a spec value: its refusal, said without the
+    option's name, becomes the key's error (the file and line are added by the caller)."""
+    try:
+        parse(value)
+    except UsageError as exc:
+        raise ValueError(re.sub(r"^--[\w-]+ ", "", str(exc))) from None
 
 
 class _SpecFile(_Table):
@@ -665,6 +696,7 @@ def load_spec(root: Path) -> AssignmentSpec:
         checks=tuple(checks),
         manual=tuple(manual),
         settings=dict(parsed.settings),
+        grading_time=parsed.assignment.grading_time,
     )
 
 

@@ -195,7 +195,7 @@ def test_a_spec_naming_tests_that_do_not_exist_is_refused_before_grading(tmp_pat
     )
     assert result.exit_code == ExitCode.USAGE_ERROR, result.output
     said = " ".join(result.stderr.split())
-    assert "[checks.\"test_rnn.py::test_cell_class\"]: names no test of the grader" in said
+    assert '[checks."test_rnn.py::test_cell_class"]: names no test of the grader' in said
     assert "did you mean 'test_rnn.py::test_cell_class_renamed'?" in said
     assert "'test_rnn.py::test_extra_unlisted' has no [checks] entry" in said
     assert "line " in said and result.stdout == ""
@@ -244,3 +244,28 @@ def test_json_summary_on_stdout_and_an_eta_from_earlier_results(tmp_path, folder
     # The next run's ETA starts from this one's time per submission.
     estimate = estimate_seconds(find_assignment("tiny-rnn"), out)
     assert estimate is not None and estimate > 0
+
+
+def test_the_eta_is_shown_from_the_start_from_the_assignments_measured_time(tmp_path):
+    """Before any submission of this class is graded, and with no earlier results, the ETA
+    comes from the spec's measured [assignment] grading_time; then from this run."""
+    import dataclasses
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from harness.assignments import find_assignment
+    from harness.grade import EtaColumn, estimate_seconds
+
+    assert find_assignment("char-rnn-lab").grading_time == 10
+    spec = dataclasses.replace(find_assignment("tiny-rnn"), name="eta-demo", grading_time=12.0)
+    assert estimate_seconds(spec, tmp_path / "fresh") == 12.0
+    column = EtaColumn(estimate_seconds(spec, tmp_path / "fresh"), jobs=2)
+    with Progress(column, console=Console(file=io.StringIO())) as progress:
+        progress.add_task("grading", total=10)
+        assert column.render(progress.tasks[0]).plain == "ETA 0:01:00"  # 10 x 12 s / 2 jobs
+    unknown = EtaColumn(estimate_seconds(dataclasses.replace(spec, grading_time=None), tmp_path), 1)
+    with Progress(unknown, console=Console(file=io.StringIO())) as progress:
+        progress.add_task("grading", total=3)
+        assert unknown.render(progress.tasks[0]).plain == "ETA unknown"

@@ -1,6 +1,7 @@
 """Every example ZIP in submissions/ gets the verdict its name promises, and every
 assignment's grader validates (``harness.validate``): one grading serves both."""
 
+import json
 import os
 import tomllib
 import warnings
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import grading_timeout, require
+from gradescope_schema import errors as schema_errors
 
 from harness import examples, expected, validate
 from harness.assignments import find_assignment
@@ -126,3 +128,17 @@ def test_gradebook_has_one_row_per_submission(validated):
     rows = (validated.out / "summary.csv").read_text().splitlines()
     assert rows[0].startswith("id,status,")
     assert len(rows) == 1 + len(validated.expected)
+
+
+@pytest.mark.sandbox
+def test_every_results_json_follows_gradescopes_format(validated):
+    """Every results.json the grading wrote (examples, reference, template) parses as
+    strict JSON and follows tests/schemas/gradescope-results.schema.json (jsonschema)."""
+    problems = {}
+    written = sorted(validated.out.rglob("results.json"))
+    assert written
+    for path in written:
+        data = json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(name))
+        if schema_errors(data):
+            problems[str(path.relative_to(validated.out))] = schema_errors(data)
+    assert not problems, problems

@@ -126,11 +126,25 @@ def test_schema_catches_what_gradescope_refuses():
         "colour": "red",
     }
     found = "\n".join(errors(bad))
-    assert "$.score: nan is not number" in found
-    assert "'ok' is not one of" in found
-    assert "'secret' is not one of" in found
-    assert "names repeat: ['a']" in found
-    assert "'colour' is not a field" in found
+    assert "$.score: nan is not of type 'number'" in found
+    assert "$.tests[0].status: 'ok' is not one of" in found
+    assert "$.tests[1].visibility: 'secret' is not one of" in found
+    assert "$.tests: names repeat: ['a']" in found
+    assert "('colour' was unexpected)" in found
+    board = {"score": 1, "tests": [], "leaderboard": [{"name": "ppl", "value": 9, "order": "up"}]}
+    assert errors(board) == ["$.leaderboard[0].order: 'up' is not one of ['asc', 'desc']"]
+
+
+def test_the_schema_is_valid_json_schema_and_jsonschema_checks_it():
+    """The schema file is a valid 2020-12 schema (jsonschema's own meta-schema check), and
+    the validator is jsonschema's, extended only by x-uniqueNames and finite numbers."""
+    from gradescope_schema import SCHEMA, GradescopeValidator
+    from jsonschema import Draft202012Validator
+
+    Draft202012Validator.check_schema(SCHEMA)
+    assert GradescopeValidator.META_SCHEMA == Draft202012Validator.META_SCHEMA
+    assert errors({"score": 1.0, "tests": [{"name": "a", "status": "passed"}]}) == []
+    assert errors({"tests": []}) == ["$: 'score' is a required property"]
 
 
 def test_finite_reports_paths():
@@ -173,4 +187,33 @@ def test_execution_time_and_scores_are_always_numbers(value):
     )
     data = strict_loads(json.dumps(result.to_json(), allow_nan=False))
     assert data["score"] == 0 and data["execution_time"] == 0
+    assert not errors(data)
+
+
+def test_a_check_records_a_leaderboard_entry_through_the_public_api(tmp_path):
+    """``evidence.leaderboard`` (harness.checks) reaches results.json's ``leaderboard``:
+    the language model's checks record each model's validation perplexity this way."""
+    from harness.checks import Evidence
+    from harness.results import leaderboard_entries
+
+    evidence = Evidence(directory=tmp_path)
+    evidence.current = "test_language_model.py::test_rnn_perplexity"
+    evidence.leaderboard(name="RNNModel validation perplexity", value=151.27, order="asc")
+    evidence.current = "test_language_model.py::test_gated_perplexity"
+    evidence.leaderboard(name="GatedModel validation perplexity", value=float("nan"))
+    with pytest.raises(ValueError, match="order"):
+        evidence.leaderboard(name="x", value=1.0, order="up")
+    result = SubmissionResult(
+        student_id="1",
+        assignment="recurrent-layers-lm",
+        status=Status.GRADED,
+        score=13,
+        max_score=13,
+        leaderboard=leaderboard_entries(evidence.items),
+    )
+    data = strict_loads(json.dumps(result.to_json(), allow_nan=False))
+    # the diverged model's NaN is left out of the board (and named in the notes)
+    assert data["leaderboard"] == [
+        {"name": "RNNModel validation perplexity", "value": 151.27, "order": "asc"}
+    ]
     assert not errors(data)

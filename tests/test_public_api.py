@@ -27,6 +27,7 @@ PUBLIC_API = [
     "find_forbidden",
     "find_suspicious",
     "load_definitions",
+    "not_run",
     "reachable",
     "record_how_it_ran",
     "reference_root",

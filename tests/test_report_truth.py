@@ -9,6 +9,7 @@ kind in a real Chromium and keeps a screenshot of each (in ``docs/figures/`` whe
 from __future__ import annotations
 
 import base64
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -20,6 +21,8 @@ from harness import report
 from harness.assignments import find_assignment
 from harness.report import plots, view
 from harness.results import CheckResult, CheckStatus, Status, SubmissionResult
+
+FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 
 NOT_YET = (
     "NotImplementedError: LSTM.__init__ is not implemented yet: create the parameters "
@@ -121,6 +124,56 @@ def test_a_failed_check_repeating_an_earlier_ones_reason_says_so_in_a_line(tmp_p
     assert page.count("the same reason as check 1") == 2
 
 
+def test_checks_that_need_a_failed_one_say_not_run_in_one_line(tmp_path):
+    """The worker marks a check that re-raised an earlier check's failure (``needs``): its
+    report line says "not run", and the class page gives the zero the real reason."""
+    spec = find_assignment("tiny-rnn")
+    crash = "while importing rnn_step.py, your code raised ImportError: no module 'nump'"
+    needs = 'not run: needs "rnn_step.py imports", which failed'
+    first_check = _check(1, "rnn_step.py imports", crash)
+    checks = [dataclasses.replace(first_check, extra={"nodeid": "test_rnn.py::test_file_loads"})]
+    for number, name in ((2, "rnn_step returns (N, H)"), (3, "rnn_step matches")):
+        check = _check(number, name, needs)
+        checks.append(dataclasses.replace(check, extra={"needs": "test_rnn.py::test_file_loads"}))
+    result = _result("crashed", checks)
+    (tmp_path / "crashed").mkdir()
+    student = view.student_view(result, spec, tmp_path, plots.FigureCache(tmp_path / "c"))
+    first, second, third = student.failed
+    assert first.note == "" and not first.needs
+    assert (second.note, third.note) == ("not run", "not run")
+    assert not second.same_as and not third.same_as  # not "the same reason as check 2"
+    assert second.same_text == "not run: needs check 1"  # the folded title line says it
+    assert view.why(result) == "crashed at import (rnn_step.py): ImportError: no module 'nump'"
+    report.build(tmp_path, spec, [result])
+    page = (tmp_path / "index.html").read_text()
+    assert "crashed at import (rnn_step.py)" in page and "not run" not in page
+    own = (tmp_path / "crashed" / "report.html").read_text()
+    assert own.count("not run: needs check 1") == 2  # each folded title line
+    assert own.count("not run: needs &#34;rnn_step.py imports&#34;, which failed") == 2  # bodies
+    assert own.count("<details class=\"check fail same\"") == 2  # folded: one line each
+
+
+def test_a_grader_saying_not_run_is_marked_so_and_never_the_reason_of_a_zero(tmp_path):
+    """``harness.checks.not_run`` (a check that finds by itself that what it needs failed)
+    fails with the shared wording and the kind "not_run", which the report shows as such."""
+    from harness.checks import not_run
+    from harness.checks.plugin import _explain
+
+    with pytest.raises(AssertionError) as caught:
+        not_run("lossFun, which failed", because="sample starts from lossFun's state")
+    kind, message = _explain(caught)
+    assert kind == "not_run"
+    assert message == "not run: needs lossFun, which failed; sample starts from lossFun's state"
+    spec = find_assignment("tiny-rnn")
+    failed = _check(1, "lossFun runs", "lossFun raised ValueError: shapes (3,) and (4,)")
+    skipped = dataclasses.replace(_check(2, "sample", message), extra={"kind": kind})
+    result = _result("lab", [failed, skipped])
+    (tmp_path / "lab").mkdir()
+    student = view.student_view(result, spec, tmp_path, plots.FigureCache(tmp_path / "c"))
+    assert [c.note for c in student.failed] == ["", "not run"]
+    assert view.why(result) == "lossFun raised ValueError: shapes (3,) and (4,)"
+
+
 def test_loaded_definitions_only_is_shown_once_as_a_count_and_a_folded_list(tmp_path):
     spec = find_assignment("tiny-rnn")
     note = (
@@ -136,6 +189,32 @@ def test_loaded_definitions_only_is_shown_once_as_a_count_and_a_folded_list(tmp_
     assert "Loaded definitions only: 7 module-level statements left unrun" in page
     fallback = view.fallback_view(note)
     assert fallback.items[-1] == "and 5 more." and len(fallback.items) == 3
+
+
+def test_each_script_loaded_definitions_only_is_named_and_shown_once(tmp_path):
+    """char-rnn-lab loads two scripts definitions-only: one line each, naming the file,
+    once on the page (not again in the summary)."""
+    from harness.runtime import defonly
+
+    spec = find_assignment("tiny-rnn")
+    notes = []
+    for name, source in (
+        ("task2_min_char_rnn.py", "import numpy as np\ndata = open('t.txt').read()\n"),
+        ("task3_min_char_lstm.py", "x = 1\nwhile True:\n    pass\n"),
+    ):
+        path = tmp_path / name
+        path.write_text(source)
+        _module, skipped = defonly.load_definitions(path, module_name=path.stem)
+        notes.append(defonly.describe(skipped, filename=str(path)))
+    assert notes[0].startswith("Loaded definitions only from task2_min_char_rnn.py; left unrun")
+    result = _result("lab", [_check(1, "loads", "", passed=True)], output="\n".join(notes))
+    (tmp_path / "lab").mkdir()
+    report.build(tmp_path, spec, [result])
+    page = (tmp_path / "lab" / "report.html").read_text()
+    for name in ("task2_min_char_rnn.py", "task3_min_char_lstm.py"):
+        said = f"Loaded definitions only from {name}: 1 module-level statement left unrun"
+        assert page.count(said) == 1, name
+    assert page.count("while True") == 1
 
 
 # -- figures ----------------------------------------------------------------------------------
@@ -336,6 +415,25 @@ def _clip(page, selector: str, index: int, path: Path) -> None:
         session=page.session,
     )["data"]  # fmt: skip
     path.write_bytes(base64.b64decode(data))
+
+
+def test_a_blank_templates_report_fits_on_two_screens(tmp_path, browser):
+    """The blank palindrome template's report (15 failed checks; its results.json as a real
+    grading wrote it, tests/fixtures/reports/) is at most two full-HD screens tall
+    (2 x 1080 px) in a 1100 px wide window: each reason once, checks that could not run in
+    one line, the unmarked manual items and how it ran folded."""
+    import json
+
+    from harness.store import write_json_strict
+
+    data = json.loads((FIXTURES / "palindrome-rnn-lstm-blank.json").read_text())
+    result = SubmissionResult.from_json(data)
+    write_json_strict(tmp_path / result.student_id / "results.json", result.to_json())
+    report.build(tmp_path, find_assignment("palindrome-rnn-lstm"), [result])
+    page = browser.open(tmp_path / result.student_id / "report.html", width=1100, height=900)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 2 * 1080, height
+    assert page.evaluate("document.querySelectorAll('details.check.fail.same').length") == 8
 
 
 @pytest.mark.slow

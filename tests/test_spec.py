@@ -149,12 +149,26 @@ def test_a_checks_part_typo_names_the_declared_parts(tmp_path):
 def test_the_late_table_and_free_form_settings_are_accepted(tmp_path):
     text = BASE + (
         '[late]\ndeadline = 2026-05-08T23:59:00\npolicy = "10%/day"\n'
-        '[settings]\nanything = { goes = [1, 2] }\n'
+        "[settings]\nanything = { goes = [1, 2] }\n"
     )
     spec = load_spec(write(tmp_path, text))
     assert spec.settings == {"anything": {"goes": [1, 2]}}
     with pytest.raises(SpecError, match="unknown key 'polcy': did you mean 'policy'"):
         load_spec(write(tmp_path, BASE + '[late]\npolcy = "zero"\n'))
+
+
+def test_a_late_policy_or_deadline_that_cannot_apply_is_refused_at_load(tmp_path):
+    """The [late] values are read as --late-policy and --deadline are: a typo fails when
+    the spec loads, naming the line and the key, not when the first late ZIP turns up."""
+    text = BASE + '[late]\ndeadline = "next friday"\npolicy = "10 percent"\n'
+    with pytest.raises(SpecError) as caught:
+        load_spec(write(tmp_path, text))
+    message = str(caught.value)
+    line = text.splitlines().index('deadline = "next friday"') + 1
+    assert f"line {line}, [late] deadline: 'next friday': give an ISO 8601 time" in message
+    assert "[late] policy: '10 percent': give none, N%/day (e.g. 10%/day)" in message
+    assert "--" not in message  # said as the spec's keys, not the options
+    load_spec(write(tmp_path, BASE + '[late]\ndeadline = "2026-05-08T23:59"\npolicy = "cap 50%"\n'))
 
 
 def test_locate_finds_tables_keys_and_quoted_keys():
@@ -177,8 +191,10 @@ def test_check_tests_refuses_keys_without_tests_and_tests_without_keys(tmp_path)
     with pytest.raises(SpecError) as caught:
         check_tests(spec, ["test_a.py::test_xx", "test_a.py::test_z"])
     message = str(caught.value)
-    assert "[checks.\"test_a.py::test_x\"]: names no test of the grader; did you mean " \
+    assert (
+        '[checks."test_a.py::test_x"]: names no test of the grader; did you mean '
         "'test_a.py::test_xx'?" in message
+    )
     assert "'test_a.py::test_z' has no [checks] entry" in message
 
 

@@ -6,7 +6,7 @@ import pytest
 from _shared import palindrome as pal
 from _shared import train_script
 from _shared.palindrome_grading import Part
-from harness.checks import fail
+from harness.checks import fail, not_run
 
 #: How far below the loss of guessing the model train.py trained must be (held out).
 LEARNED = 0.98
@@ -31,10 +31,11 @@ def test_file_imports(model_class, part):
 
 def test_no_forbidden_api(forbidden_uses, model_runs, part_files, settings, evidence):
     # An empty model trivially uses nothing forbidden: the check needs a model that runs.
-    assert model_runs, (
-        "not checked yet: your model must run before it can be checked for forbidden "
-        "APIs (see the interface check)"
-    )
+    if not model_runs:
+        not_run(
+            "a model whose forward runs (see the interface check)",
+            because="a model that does not run would pass this check trivially",
+        )
     if forbidden_uses:
         evidence.text(name="forbidden", title="Forbidden API uses", text=forbidden_uses)
         fail(f"{settings['forbidden_message']}; found:\n{forbidden_uses}")

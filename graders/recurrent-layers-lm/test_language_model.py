@@ -497,6 +497,7 @@ def grader_training(student, lm, name, corpus, settings, grading_seed, evidence)
 def record_training(
     evidence, name, built, runner, curve, ppl, bar, reference, steps, corpus, retried
 ):
+    evidence.leaderboard(name=f"{name} validation perplexity", value=round(ppl, 2), order="asc")
     evidence.text(
         name="interface",
         text=f"{built}; called as {runner.forward.describe()}",

@@ -22,6 +22,13 @@ Evidence (graders record data; the report draws it):
 ``evidence.series``  a line of a plot     ``evidence.images``  a grid of grey images
 ``evidence.data``    any JSON value       ``evidence.figure``  a matplotlib figure
 ``evidence.for_review``  flag the submission for a TA, whatever its score
+``evidence.leaderboard``  a number for Gradescope's leaderboard (e.g. a perplexity)
+
+Checks that depend on another through a fixture (the model is built once, in a
+module-scoped fixture) need nothing more: when that fixture fails, the first check that
+used it shows why and every later one says ``not run: needs "<that check>"`` in one line.
+A check that finds by itself that something it needs failed says so the same way:
+``not_run("lossFun, which failed", because=...)``.
 
 Results and failures: a check passes when it returns and fails with the message of its
 first failed ``assert`` or ``fail(...)``; ``skip_unless`` stops it early at zero. An error
@@ -47,7 +54,15 @@ from ..session import Remote, StudentError, StudentSession, UnusableValue
 from ..values import FloatArray, Number, Text
 from . import signature
 from .compare import assert_close, describe_mismatch
-from .context import CheckFailed, Evidence, Submission, fail, skip_unless, student_call
+from .context import (
+    CheckFailed,
+    Evidence,
+    Submission,
+    fail,
+    not_run,
+    skip_unless,
+    student_call,
+)
 from .forbidden import describe as describe_uses
 from .forbidden import find_forbidden, find_suspicious
 from .forbidden.reach import reachable
@@ -72,6 +87,7 @@ __all__ = [
     "find_forbidden",
     "find_suspicious",
     "load_definitions",
+    "not_run",
     "reachable",
     "record_how_it_ran",
     "reference_root",

@@ -22,6 +22,18 @@ def fail(message: str) -> NoReturn:
     raise CheckFailed(message)
 
 
+class NotRun(CheckFailed):
+    """Raised by ``not_run``: the check did not run because something it needs failed."""
+
+
+def not_run(needs: str, because: str = "") -> NoReturn:
+    """Fail the current check, at zero, because something it needs failed elsewhere:
+    ``not run: needs <needs>`` (then ``; <because>``), the wording every grader uses.
+    Checks that share a failed fixture say it by themselves (the plugin)."""
+    __tracebackhide__ = True
+    raise NotRun(f"not run: needs {needs}" + (f"; {because}" if because else ""))
+
+
 @dataclass(frozen=True)
 class Submission:
     """The submission's files as the trusted side sees them: for reading, never running."""
@@ -129,6 +141,14 @@ class Evidence:
 
         grid = image_grid(images, rows=rows, cols=cols, title=heading)
         return self.figure(grid, name=name, title=title)
+
+    def leaderboard(self, *, name: str, value: float, order: str = "asc") -> None:
+        """A number for Gradescope's leaderboard (``leaderboard`` in results.json, in
+        Gradescope's documented shape): ``order`` "asc" when lower ranks higher (a
+        perplexity), "desc" when higher does. A value that is not finite is left out."""
+        if order not in ("asc", "desc"):
+            raise ValueError(f"order must be 'asc' or 'desc' (got {order!r})")
+        self._add({"kind": "leaderboard", "name": name, "value": float(value), "order": order})
 
     def data(self, *, name: str, value: Any, title: str = "") -> None:
         self._add(

@@ -28,7 +28,7 @@ from ..session import (
     UnusableValue,
 )
 from ..spec import AssignmentSpec
-from .context import CheckFailed, Evidence, Submission
+from .context import CheckFailed, Evidence, NotRun, Submission
 
 GRADER_ERROR = "grader_error"
 #: Longest message kept for one check.
@@ -43,10 +43,13 @@ class Outcome:
     key: str  #: spec key: nodeid without parameters
     passed: bool = False
     message: str = ""
-    kind: str = ""  #: "", "student_error", "crash", "timeout", "budget", "skipped", grader_error
+    #: "", "student_error", "crash", "timeout", "budget", "skipped", "not_run", grader_error
+    kind: str = ""
     duration: float = 0.0
     cpu: float = 0.0  #: seconds charged to the student during this check (its time use)
     phase_failed: str = ""
+    #: the spec key of the earlier check whose failure this one re-raised ("": none)
+    needs: str = ""
 
 
 def _cap(message: str, keep: int = MAX_MESSAGE) -> str:
@@ -69,6 +72,8 @@ def _seed_for(seed: int, nodeid: str) -> int:
 def _explain(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
     """(kind, message) for an exception that ended a check."""
     exc = excinfo.value
+    if isinstance(exc, NotRun):
+        return "not_run", str(exc)
     if isinstance(exc, CheckFailed):
         return "", str(exc)
     if isinstance(exc, StudentTimeout):
@@ -127,6 +132,8 @@ class GradingPlugin:
         self.collect_errors: list[str] = []
         self._reserve: dict[str, float] = {}
         self._spent_before = 0.0
+        #: id(exception) -> (the exception, the nodeid of the first check it failed)
+        self._failures: dict[int, tuple[BaseException, str]] = {}
 
     # -- fixtures ---------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -212,12 +219,34 @@ class GradingPlugin:
             outcome.passed = not outcome.phase_failed
         if call.excinfo is not None and not outcome.phase_failed:
             kind, message = _explain(call.excinfo)
+            needs = self._needs(item.nodeid, call.excinfo.value)
+            if needs:
+                outcome.needs = spec_key(needs)
+                message = self._not_run(needs)
             outcome.passed = False
             outcome.kind = kind
             outcome.message = _cap(message.strip())
             outcome.phase_failed = call.when
         if call.when == "teardown" and rep.failed and outcome.passed:
             outcome.passed = False
+
+    def _needs(self, nodeid: str, exc: BaseException) -> str:
+        """The earlier check that failed with this very exception, or "".
+
+        A fixture that fails (the model cannot be built, the module does not import) is
+        cached by pytest: every later check that uses it re-raises the same exception
+        object. Those checks did not run; the first check it failed says why."""
+        first = self._failures.get(id(exc))
+        if first is None or first[0] is not exc:
+            self._failures[id(exc)] = (exc, nodeid)
+            return ""
+        return first[1] if first[1] != nodeid else ""
+
+    def _not_run(self, nodeid: str) -> str:
+        check = self._spec.check(spec_key(nodeid))
+        title = check.title if check is not None and check.title else spec_key(nodeid)
+        param = nodeid[len(spec_key(nodeid)) :]
+        return f'not run: needs "{title}"{" " + param if param else ""}, which failed'
 
 
 SHARED = "_shared"

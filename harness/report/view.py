@@ -23,7 +23,7 @@ from ..exports import Row as GradeRow
 from ..exports import Table as GradeTable
 from ..manual import entries as manual_entries
 from ..manual import total as manual_total
-from ..results import NEEDS_REVIEW, CheckStatus, Status, SubmissionResult
+from ..results import NEEDS_REVIEW, CheckResult, CheckStatus, Status, SubmissionResult
 from ..spec import AssignmentSpec
 from . import plots
 
@@ -413,6 +413,8 @@ class CheckView:
     #: the earlier failed check whose message this one repeats word for word ("" if none)
     same_as: str = ""
     same_text: str = ""  #: that message's first line, for the one-line reminder
+    #: not run: the spec key of the earlier failed check it needs ("" if it ran)
+    needs: str = ""
 
 
 FAILURE_NOTES = {
@@ -421,6 +423,7 @@ FAILURE_NOTES = {
     "crash": "your program's process ended",
     "student_error": "your code raised an exception",
     "skipped": "not run",
+    "not_run": "not run",
     "grader_error": "a fault of the grader, not yours",
 }
 
@@ -506,6 +509,21 @@ def limits_text(limits: Mapping[str, Any]) -> str:
     return "; ".join(shown)
 
 
+def _not_run(check: CheckResult) -> bool:
+    """The check did not run: an earlier check it needs failed (the plugin's ``needs``, or
+    the grader's ``not_run``)."""
+    return bool(check.extra.get("needs")) or check.extra.get("kind") == "not_run"
+
+
+def _needs_line(check: CheckResult, numbers: Mapping[str, str], message: str) -> str:
+    """``not run: needs check 3`` for a check that did not run ("" for one that did)."""
+    needs = str(check.extra.get("needs", "") or "")
+    if not needs:
+        return ""
+    number = numbers.get(needs)
+    return f"not run: needs check {number}" if number else message.strip().splitlines()[0]
+
+
 def _say_once(failed: list[CheckView]) -> list[CheckView]:
     """A failed check whose message is an earlier failed check's, word for word, says so in
     one line (the blank template's sixteen "not implemented yet" become one)."""
@@ -513,6 +531,9 @@ def _say_once(failed: list[CheckView]) -> list[CheckView]:
     out = []
     for view in failed:
         key = view.blocks
+        if view.needs:  # "not run: needs ...": one line already, naming what it needs
+            out.append(view)
+            continue
         earlier = first.get(key) if key else None
         if earlier is None:
             if key:
@@ -530,8 +551,9 @@ def _say_once(failed: list[CheckView]) -> list[CheckView]:
     return out
 
 
-#: The start of the note of a script loaded definitions-only, and how its items are joined.
-DEFINITIONS_ONLY = "Loaded definitions only; left unrun: "
+#: The start of the note of a script loaded definitions-only (``harness.runtime.defonly``
+#: names the file when it knows it), and how its items are joined.
+DEFINITIONS_ONLY = re.compile(r"Loaded definitions only(?: from (?P<file>[^;]+))?; left unrun: ")
 
 
 @dataclass(frozen=True)
@@ -545,15 +567,17 @@ class Fallback:
 def fallback_view(line: str) -> Fallback:
     """``Loaded definitions only; left unrun: line 14 ...; line 15 ...`` as a count and a
     list of the statements left unrun."""
-    if line.startswith(DEFINITIONS_ONLY):
-        body = line[len(DEFINITIONS_ONLY) :]
+    start = DEFINITIONS_ONLY.match(line)
+    if start:
+        body = line[start.end() :]
+        origin = f" from {start['file']}" if start["file"] else ""
         items = [x.strip() for x in re.split(r"; (?=line \d+ |and \d+ more\.?$)", body)]
         count = len([x for x in items if x.startswith("line ")])
         more = next((x for x in items if x.startswith("and ")), "")
         extra = re.match(r"and (\d+) more", more)
         total = count + (int(extra.group(1)) if extra else 0)
         return Fallback(
-            f"Loaded definitions only: {total} module-level statement"
+            f"Loaded definitions only{origin}: {total} module-level statement"
             f"{'s' if total != 1 else ''} left unrun (they would train or read files at "
             "import)",
             tuple(items),
@@ -588,6 +612,10 @@ def student_view(
     checks_failed: list[CheckView] = []
     checks_passed: list[CheckView] = []
     series_entries: list[dict[str, Any]] = []
+    numbers: dict[str, str] = {}  # spec key -> the number of its first check
+    for check in result.checks:
+        key = str(check.extra.get("nodeid", "")).split("[", 1)[0]
+        numbers.setdefault(key, check.number)
     for check in result.checks:
         message = check.output or ""
         shown: list[EvidenceView] = []
@@ -608,10 +636,19 @@ def student_view(
             max_score=check.max_score,
             passed=passed,
             kind=kind_tag,
-            note="" if passed else FAILURE_NOTES.get(str(check.extra.get("kind", "")), ""),
+            note=(
+                ""
+                if passed
+                else "not run"
+                if check.extra.get("needs")
+                else FAILURE_NOTES.get(str(check.extra.get("kind", "")), "")
+            ),
             blocks=tuple(blocks(message)),
             evidence=tuple(shown),
             duration=float(duration) if isinstance(duration, int | float) else None,
+            needs=str(check.extra.get("needs", "") or ""),
+            # a check that did not run says which it needs in its folded title line
+            same_text=_needs_line(check, numbers, message),
         )
         (checks_passed if passed else checks_failed).append(view)
     checks_failed = _say_once(checks_failed)
@@ -781,6 +818,8 @@ def why(result: SubmissionResult) -> str:
     if result.score > 0 or not result.checks:
         return "flagged for a TA's review (see the report)" if NEEDS_REVIEW in result.flags else ""
     failed = [c for c in result.checks if c.status is CheckStatus.FAILED and c.output.strip()]
+    # A check that did not run because an earlier one failed is not a reason of its own.
+    failed = [c for c in failed if not _not_run(c)] or failed
     if not failed:
         return "no check passed"
     lines = Counter(next(x.strip() for x in c.output.splitlines() if x.strip()) for c in failed)
@@ -879,7 +918,7 @@ def class_view(
             tally[1] += 1
             if c.status is CheckStatus.PASSED:
                 tally[0] += 1
-            elif c.output.strip():
+            elif c.output.strip() and not _not_run(c):  # "not run": said once, elsewhere
                 first = next(line for line in c.output.splitlines() if line.strip()).strip()
                 _, checks, students = failures.setdefault(failure_key(first), (first, {}, {}))
                 checks[c.name] = None

@@ -113,7 +113,7 @@ def load(
         from . import defonly
 
         mod, skipped = defonly.load_definitions(file, module_name=name, inject=inject)
-        notes = [defonly.describe(skipped)] if skipped else []
+        notes = [defonly.describe(skipped, filename=path)] if skipped else []
         return {
             "module": mod,
             "mode": "definitions",
