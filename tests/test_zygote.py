@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shutil
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,57 @@ def test_a_zygote_that_is_gone_means_the_old_way(tmp_path, make_session):
     s = make_session(sandbox, {"m.py": "def f():\n    return 42\n"})
     assert s.load("m.py").f() == 42
     assert sandbox.fallbacks == 1
+
+
+# -- the trusted side ------------------------------------------------------------------------
+
+PROBE = '''
+import os as _os
+import numpy as _numpy
+
+# A global an earlier worker would have left in a module every worker shares.
+assert not hasattr(_numpy, "_earlier_submission"), "state of an earlier submission"
+_numpy._earlier_submission = True
+with open(f"/proc/{_os.getppid()}/stat") as _f:
+    _grandparent = _f.read().rsplit(") ", 1)[1].split()[1]
+with open(_os.environ["ZYGOTE_PROBE"], "a") as _f:
+    _f.write(f"{_os.getpid()} {_grandparent}\\n")
+'''
+
+
+def test_workers_forked_from_the_trusted_zygote_share_no_state(tmp_path, monkeypatch):
+    """Two submissions in one batch: the second worker must not see what the first left in
+    the modules they both import, and both must be forks of the trusted fork server."""
+    from harness.api import discover
+    from harness.pipeline import Options, Pipeline
+    from harness.spec import Limits, load_spec
+
+    assignments = ROOT / "tests" / "assignments"
+    graders = tmp_path / "graders" / "tiny-rnn"
+    shutil.copytree(assignments / "graders" / "tiny-rnn", graders)
+    shutil.copytree(assignments / "reference", tmp_path / "reference")
+    test = graders / "test_rnn.py"
+    test.write_text(PROBE + test.read_text())
+    probe = tmp_path / "probe.txt"
+    monkeypatch.setenv("ZYGOTE_PROBE", str(probe))
+    monkeypatch.setenv("RNN_GRADER_ZYGOTE", "on")
+    spec = load_spec(graders)
+    zips = tmp_path / "zips"
+    zips.mkdir()
+    for name in ("first", "second"):
+        shutil.copy(ROOT / "submissions" / "tiny-rnn" / "correct_tiny.zip", zips / f"{name}_tiny.zip")
+    options = Options(sandbox="local", limits=Limits(timeout=30.0, call_timeout=10.0))
+    with Pipeline(spec=spec, out=tmp_path / "out", options=options) as pipeline:
+        results = [
+            pipeline.grade(s.path, student_id=s.student_id, slot=0, input_hash="x")
+            for s in discover(zips, spec)
+        ]
+        assert pipeline.zygotes is not None and pipeline.zygotes.trusted is not None
+        server = pipeline.zygotes.trusted.pid
+    for r in results:
+        assert (str(r.status), r.score) == ("graded", r.max_score), r.output
+    workers = [line.split() for line in probe.read_text().splitlines()]
+    assert len(workers) == 2 and workers[0][0] != workers[1][0]
+    # Each worker's parent (the monitor that reports its end) is a child of the server.
+    assert [int(grandparent) for _, grandparent in workers] == [server, server]
+    assert server is not None and not Path(f"/proc/{server}").exists()  # closed with the pipeline

@@ -120,6 +120,7 @@ def grade_chunk(work_path: str, tasks: Sequence[Mapping[str, Any]]) -> int:
             f"{task.student_id}: {result.status} {result.score:g}/{result.max_score:g}",
             flush=True,
         )
+    pipeline.close()  # its zygotes end with the chunk (and with this process, in any case)
     return written
 
 
