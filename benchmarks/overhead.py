@@ -24,6 +24,8 @@ worker start  start the trusted grading process (exec, or fork from the trusted 
 sandbox start start the sandboxed student process until it answers (all its starts)
 checks        the checks themselves (student code and comparisons); the student process
               starts lazily inside the first check, so this includes sandbox start too
+pytest        the checks with pytest around them: its start, collecting (importing) the
+              graders, reporting (the old path did not record it: 0)
 sandbox stop  tear the student process tree down
 total         wall clock per submission, everything but its report page
 compute       checks - sandbox start: the time spent in the checks' own computations
@@ -52,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 from harness import api  # noqa: E402
 
 SUBMISSIONS = ROOT / "submissions"
-PHASES = ("intake", "worker_start", "sandbox_start", "checks", "sandbox_stop")
+PHASES = ("intake", "worker_start", "sandbox_start", "checks", "pytest", "sandbox_stop")
 #: The overhead each torch assignment must stay within on bubblewrap (issue 15).
 GOAL = 1.0
 SWITCH = "RNN_GRADER_ZYGOTE"

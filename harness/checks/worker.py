@@ -248,6 +248,7 @@ def serve(argv: list[str]) -> int:
         threads = len(os.listdir("/proc/self/task"))
         if threads != 1:
             raise RuntimeError(f"{threads} threads after the imports: forking is unsafe")
+        protocol.freeze()  # pytest collects garbage at its end: not torch's, each time
         message["ok"] = True
     except Exception as exc:
         message["error"] = f"{type(exc).__name__}: {exc}"
