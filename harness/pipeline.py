@@ -176,12 +176,17 @@ class Zygotes:
 class Pipeline:
     """Grades submissions of one assignment; one instance is shared by all job threads."""
 
-    def __init__(self, *, spec: AssignmentSpec, out: Path, options: Options) -> None:
+    def __init__(
+        self, *, spec: AssignmentSpec, out: Path, options: Options, zygotes: bool | None = None
+    ) -> None:
+        """``zygotes``: fork the processes from zygotes (None: unless ``RNN_GRADER_ZYGOTE``
+        says off)."""
         self.spec = spec
         self.out = out
         self.options = options
         self._procs: dict[int, subprocess.Popen[bytes] | int] = {}
-        self.zygotes = Zygotes(options) if zygotes_enabled() else None
+        wanted = zygotes_enabled() if zygotes is None else zygotes
+        self.zygotes = Zygotes(options) if wanted else None
         if self.zygotes is not None:
             # A pipeline nobody closed stops its zygotes when it is collected.
             self._finalizer = weakref.finalize(self, self.zygotes.close)
