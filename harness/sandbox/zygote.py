@@ -436,9 +436,9 @@ class ZygoteRunning:
                 return True
 
     def _kill(self) -> None:
-        if self.student is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(self.student, signal.SIGKILL)
+        # Never by the student's pid: its parent may have reaped it, and the pid be another
+        # process's by now.  bubblewrap is the sandbox's init: its end ends every process in
+        # the sandbox's PID namespace; the cgroup holds them all besides.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)
         self.cgroup.kill_all()
