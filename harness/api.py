@@ -12,8 +12,19 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from . import __version__, classlist, exports, gradebook, lateness, manual, report, runconfig
+from . import (
+    __version__,
+    classlist,
+    collection,
+    exports,
+    gradebook,
+    lateness,
+    manual,
+    report,
+    runconfig,
+)
 from .assignments import find_assignment
 from .checks.plugin import shared_code
 from .checks.reference import reference_root
@@ -24,7 +35,7 @@ from .results import Status, SubmissionResult
 from .roster import Roster, read_roster
 from .sandbox import make_sandbox
 from .sandbox.local import WARNING as LOCAL_WARNING
-from .spec import AssignmentSpec
+from .spec import LIMIT_OPTIONS, LIMIT_RANGES, AssignmentSpec, Limits
 from .store import (
     combine,
     file_digest,
@@ -33,7 +44,7 @@ from .store import (
     write_json_strict,
     write_text_atomic,
 )
-from .units import parse_size
+from .units import parse_duration, parse_size
 
 RESULTS_FILE = "results.json"
 HARNESS_DIR = Path(__file__).resolve().parent
@@ -87,6 +98,54 @@ class BatchResult:
 
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)))
+
+
+#: Most submissions graded at once on one machine.
+MAX_JOBS = 1024
+
+
+def check_jobs(jobs: int | None) -> int:
+    """``--jobs``: None is every core; 0 or less is a mistake, not "all cores"."""
+    if jobs is None:
+        return default_jobs()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(
+            f"--jobs {jobs!r}: give the number of submissions graded at once, 1 to {MAX_JOBS} "
+            f"(leave it out for one per CPU core: {default_jobs()} here)"
+        )
+    return jobs
+
+
+def resolve_limits(
+    spec: AssignmentSpec, *, timeout: float | str | None = None, memory: str | int | None = None
+) -> Limits:
+    """The spec's limits with ``--timeout`` and ``--memory`` applied; ``UsageError`` naming
+    the option, the value and the allowed range for a value that makes no sense."""
+    limits = spec.limits
+    given: dict[str, tuple[str, Any]] = {}
+    if timeout is not None:
+        try:
+            given["timeout"] = (str(timeout), parse_duration(timeout))
+        except ValueError as exc:
+            allowed = LIMIT_RANGES["timeout"].describe()
+            raise UsageError(f"--timeout {timeout}: {exc} (allowed: {allowed})") from None
+    if memory is not None:
+        try:
+            given["memory"] = (str(memory), parse_size(memory))
+        except ValueError as exc:
+            raise UsageError(f"--memory {memory}: {exc}") from None
+    limits = replace(limits, **{name: value for name, (_, value) in given.items()})
+    for name, why in limits.problems():
+        text, _ = given.get(name, ("", None))
+        option = LIMIT_OPTIONS.get(name, name)
+        hint = ""
+        if name == "memory" and text.strip().isdigit() and int(text) > 0:
+            number = text.strip()
+            hint = f"; a number without a unit is bytes: did you mean {number}M or {number}G?"
+        allowed = LIMIT_RANGES[name].describe()
+        source = f"{option} {text}" if text else f"the spec's [limits] {name}"
+        raise UsageError(f"{source}: {why}{hint} (allowed: {allowed})")
+    return limits
 
 
 def discover(
@@ -151,7 +210,7 @@ def grade(
     jobs: int | None = None,
     sandbox: str = "auto",
     gpus: str = "",
-    timeout: float | None = None,
+    timeout: float | str | None = None,
     memory: str | int | None = None,
     only: Sequence[str] = (),
     force: bool = False,
@@ -175,6 +234,7 @@ def grade(
     executor: str = "local",
     slurm: SlurmOptions | None = None,
     on_interrupt: AskCancel | None = None,
+    check_tests: bool = True,
 ) -> BatchResult:
     """Grade every submission in ``submissions`` and write results under ``out``.
 
@@ -185,6 +245,11 @@ def grade(
     ``OUT/run.json``; those left None here are taken from it (``harness.runconfig``).
     ``executor`` "slurm" grades as Slurm jobs (``slurm`` holds their options); on Ctrl-C
     ``on_interrupt(n)`` decides whether the n jobs still queued or running are cancelled.
+
+    Everything an instructor can get wrong is refused before the first submission is
+    graded: limits outside ``spec.LIMIT_RANGES`` and ``jobs`` below 1 (``UsageError``), and,
+    unless ``check_tests`` is False, ``[checks]`` keys that name no test of the grader
+    (``SpecError``, from ``collection.checked_tests``).
     """
     spec = find_assignment(assignment)
     out = Path(out).resolve()  # sandboxes mount folders below it; some engines need absolute
@@ -215,19 +280,8 @@ def grade(
     settings, reused, class_roster = settings_for(spec, out, given, forget=forget_settings)
     if submissions is None:
         raise UsageError("give the folder of submissions to grade")
-    limits = spec.limits
-    if timeout is not None:
-        if timeout <= 0:
-            raise UsageError(f"--timeout must be positive (got {timeout})")
-        limits = replace(limits, timeout=float(timeout))
-    if memory is not None:
-        try:
-            limits = replace(limits, memory=parse_size(memory))
-        except ValueError as exc:
-            raise UsageError(f"--memory: {exc}") from None
-    jobs = jobs or default_jobs()
-    if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1 (got {jobs})")
+    limits = resolve_limits(spec, timeout=timeout, memory=memory)
+    jobs = check_jobs(jobs)
     # Fails now, not once per submission.  On a cluster the student's code runs on the
     # nodes: their GPUs are checked there, by each job.
     backend = make_sandbox(sandbox, gpus="" if executor == "slurm" else gpus)
@@ -257,6 +311,8 @@ def grade(
             raise UsageError(f"--only: no submission with id {', '.join(sorted(unknown))}")
         found = [s for s in found if s.student_id in wanted]
 
+    if check_tests:
+        collection.checked_tests(spec, out, grader_digest(spec))
     out.mkdir(parents=True, exist_ok=True)
     options = Options(
         sandbox=backend.name, limits=limits, seed=seed, keep_work=keep_work, gpus=gpus

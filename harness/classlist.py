@@ -20,7 +20,6 @@ the summary, the class page and ``summary.csv``.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -29,12 +28,11 @@ from typing import Any
 from . import downloads
 from .errors import NamingError, UsageError
 from .roster import Roster
-from .spec import AssignmentSpec
+from .spec import AssignmentSpec, safe_id
 from .store import read_json, write_json_strict
 
 CLASSLIST_FILE = "classlist.json"
 DUPLICATES = ("newest", "all")
-_SAFE_ID = re.compile(r"^[A-Za-z0-9@._+-]+$")
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,7 @@ def _time(path: Path, download: downloads.Download) -> tuple[str, str]:
 
 
 def _safe(student_id: str, fallback: str) -> str:
-    return student_id if _SAFE_ID.match(student_id) else fallback
+    return student_id if safe_id(student_id) else fallback
 
 
 def survey(

@@ -9,8 +9,10 @@ progress bar and the summary table, and maps the outcome to an exit code.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 import warnings
 from enum import IntEnum
 from pathlib import Path
@@ -33,19 +35,30 @@ if __package__ in (None, ""):
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from harness import api, validate
+from harness import __version__, api, courseconfig, validate
+from harness import similarity as harness_similarity
 from harness.assignments import list_assignments
-from harness.errors import HarnessError, UnsafeSandboxWarning, UsageError
+from harness.audit import operators as audit_ops
+from harness.audit import page as audit_page
+from harness.audit import runner as audit_runner
+from harness.errors import HarnessError, SpecError, UnsafeSandboxWarning, UsageError
 from harness.executors.cli import QueueCounts, api_arguments, cluster_options
 from harness.results import Status
 from harness.sandbox import BACKENDS
 from harness.sandbox.docker import unavailable_reason as docker_unavailable_reason
 from harness.sandbox.local import WARNING as LOCAL_WARNING
-from harness.spec import load_spec
+from harness.spec import AssignmentSpec, load_spec
 from harness.text import printable
 
 
@@ -63,9 +76,14 @@ EPILOG = """\b
 Exit codes:
   0    every submission processed (students' failures are results, not errors)
   1    a fault of the harness or a grader on at least one submission
-  2    usage error (bad option, unknown assignment, missing folder)
+  2    usage error (bad option, unknown assignment, missing folder, an invalid
+       assignment.toml or one whose [checks] name no test of the grader)
   3    no *.zip submissions found
   130  interrupted; graded submissions are kept and the next run finishes the rest
+
+Results go to stdout; progress, warnings and errors to stderr. A course's defaults
+(--out, --sandbox, --jobs, limits, roster) can live in a TOML file: --config FILE, or
+rnn-grade.toml in the current folder.
 
 Before grading a class, check the grader: grade.py validate -a NAME (see validate --help).
 """
@@ -110,7 +128,120 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     console.print(table)
 
 
+class EtaColumn(ProgressColumn):
+    """The time left, shown from the first submission on: the submissions left times the
+    seconds one takes (the mean so far, else ``estimate``: earlier results of this
+    assignment), divided among the ``jobs`` graded at once."""
+
+    def __init__(self, estimate: float | None, jobs: int) -> None:
+        super().__init__()
+        self.estimate, self.jobs = estimate, max(1, jobs)
+        self.started = time.monotonic()
+
+    def render(self, task: Task) -> Text:
+        if task.total is None or task.finished:
+            return Text("")
+        left = task.total - task.completed
+        per = (
+            (time.monotonic() - self.started) * self.jobs / task.completed
+            if task.completed
+            else None
+        )
+        per = per if per is not None and task.completed >= self.jobs else self.estimate or per
+        if per is None:
+            return Text("ETA unknown", style="progress.remaining")
+        seconds = int(left * per / self.jobs)
+        return Text(
+            f"ETA {seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}",
+            style="progress.remaining",
+        )
+
+
+def estimate_seconds(spec: AssignmentSpec, out: Path) -> float | None:
+    """Seconds one submission of ``spec`` takes to grade, from earlier results: those in
+    ``out``, else the reference's that ``grade.py validate`` left in ``results/NAME``."""
+    times = []
+    for folder in (out, Path("results") / spec.name / validate.TRUSTED_DIR):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*/results.json"))[:200]:
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if data.get("extra_data", {}).get("harness", {}).get("assignment") == spec.name:
+                value = data.get("execution_time")
+                if isinstance(value, int | float) and value > 0:
+                    times.append(float(value))
+        if times:
+            return sum(times) / len(times)
+    return None
+
+
+def _json_summary(batch: api.BatchResult, code: int) -> str:
+    """``--json``: what the run did, for a script to read."""
+    return json.dumps(
+        {
+            "version": __version__,
+            "assignment": batch.spec.name,
+            "out": str(batch.out),
+            "sandbox": batch.sandbox,
+            "executor": batch.executor,
+            "exit_code": int(code),
+            "graded_now": list(batch.graded_now),
+            "skipped": list(batch.skipped),
+            "interrupted": batch.interrupted,
+            "submissions": [
+                {
+                    "id": r.student_id,
+                    "source": r.source,
+                    "status": str(r.status),
+                    "reason": r.reason,
+                    "score": r.score,
+                    "max_score": r.max_score,
+                    "parts": {p.key: r.part_scores.get(p.key, 0.0) for p in batch.spec.parts},
+                    "seconds": round(r.execution_time, 2),
+                    "note": (r.output.splitlines() or [""])[0][:300]
+                    if r.status is not Status.GRADED
+                    else "",
+                }
+                for r in batch.results
+            ],
+            "unfinished": [{"id": sid, "why": why} for sid, why in batch.unfinished],
+            "notes": list(batch.notes),
+            "report_error": batch.report_error,
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """``--config``: the course's defaults become the options' defaults (click's default_map)."""
+    path = value if value is not None else Path(courseconfig.DEFAULT_FILE)
+    if value is None and not path.is_file():
+        return None
+    try:
+        defaults = courseconfig.load(path)
+    except UsageError as exc:
+        click.echo(f"error: {printable(str(exc))}", err=True)
+        ctx.exit(ExitCode.USAGE_ERROR)
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return path
+
+
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="rnn-grade")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    is_eager=True,
+    expose_value=False,
+    callback=_load_config,
+    help=f"TOML file of the course's defaults for these options (default: "
+    f"{courseconfig.DEFAULT_FILE} in the current folder, if there is one).",
+)
 @click.argument("submissions", type=click.Path(path_type=Path), required=False)
 @click.option("--assignment", "-a", help="Assignment name (see --list-assignments) or folder.")
 @click.option(
@@ -144,12 +275,17 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
 )
 @click.option(
     "--timeout",
-    type=float,
     default=None,
-    help="Wall-clock seconds per submission (default: the assignment's).",
+    metavar="DURATION",
+    help="The student's CPU time per submission, e.g. 600, 90s, 10m (default: the "
+    "assignment's; 1 s to 24 h).",
 )
 @click.option(
-    "--memory", default=None, help="Memory per submission, e.g. 2G (default: the assignment's)."
+    "--memory",
+    default=None,
+    metavar="SIZE",
+    help="Memory per submission, e.g. 2G (default: the assignment's; at least 512M, what "
+    "importing torch needs).",
 )
 @click.option(
     "--only", multiple=True, metavar="ID", help="Grade only this student id (repeatable)."
@@ -245,6 +381,12 @@ def _summary(console: Console, batch: api.BatchResult) -> None:
     help="Write a marking sheet (every student, every manual item) to fill in for --manual.",
 )
 @click.option("--list-assignments", is_flag=True, help="List the assignments and exit.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the summary as JSON on stdout (every submission's status, score and parts).",
+)
 @cluster_options
 def cli(
     submissions: Path | None,
@@ -253,7 +395,7 @@ def cli(
     jobs: int | None,
     sandbox: str,
     gpus: str,
-    timeout: float | None,
+    timeout: str | None,
     memory: str | None,
     only: tuple[str, ...],
     force: bool,
@@ -274,12 +416,14 @@ def cli(
     forget_settings: bool,
     manual_sheet: Path | None,
     list_assignments: bool,
+    as_json: bool,
     **cluster: object,
 ) -> None:
     """Grade every *.zip in SUBMISSIONS for one assignment, in isolation, and write
     OUT/<id>/results.json (Gradescope format), OUT/<id>/report.html, OUT/index.html
     and OUT/grades.csv."""
-    console = Console(stderr=False)
+    console = Console(stderr=False)  # results
+    err = Console(stderr=True)  # progress, warnings and errors
     options: dict[str, Any] = {
         "id_column": id_column,
         "scale": scale,
@@ -299,27 +443,32 @@ def cli(
     if reports_only:
         if assignment is None:
             raise click.UsageError("give --assignment with --reports-only")
-        _reports_only(console, assignment, out, manual_scores, options)
+        _reports_only(console, err, assignment, out, manual_scores, options)
     if submissions is None or assignment is None:
         raise click.UsageError(
             "give the SUBMISSIONS folder and --assignment (or --list-assignments)"
         )
-    if sandbox == "local":
-        console.print(f"[bold red]{LOCAL_WARNING}[/]")
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[current]}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
     task = None
     counts = QueueCounts()
+    progress: Progress | None = None
+    total = 0
 
     def on_event(event: api.Event) -> None:
-        nonlocal task
+        # The bar starts with the first submission: every option has been checked by then,
+        # so an error is never printed under a bar that has begun.
+        nonlocal task, progress
+        if progress is None:
+            progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[current]}"),
+                EtaColumn(estimate_seconds(spec_found, out), api.check_jobs(jobs)),
+                console=err,
+                transient=False,
+            )
+            progress.start()
+            task = progress.add_task("grading", total=total, current="")
         if task is None:
             return
         if event.kind == "start":
@@ -329,15 +478,23 @@ def cli(
         if cluster["executor"] == "slurm":  # queued / running / done / failed
             progress.update(task, current=counts.see(event.kind, event.submission.student_id))
 
+    def stop() -> None:
+        if progress is not None:
+            progress.stop()
+
     try:
         spec_found = api.find_assignment(assignment)
+        # Checked before anything else is said or done (the API checks them again).
+        api.resolve_limits(spec_found, timeout=timeout, memory=memory)
+        api.check_jobs(jobs)
         subs = api.discover(submissions, spec_found, accept_misnamed=accept_misnamed)
         if not subs:
-            console.print(f"[yellow]no *.zip files in {submissions}[/]")
+            err.print(f"[yellow]no *.zip files in {escape(str(submissions))}[/]")
             sys.exit(ExitCode.NO_SUBMISSIONS)
-        with progress:
-            total = len(only) if only else len(subs)
-            task = progress.add_task("grading", total=total, current="")
+        if sandbox == "local":
+            err.print(f"[bold red]{LOCAL_WARNING}[/]")
+        total = len(only) if only else len(subs)
+        try:
             with warnings.catch_warnings():  # the warning is printed above and below
                 warnings.simplefilter("ignore", UnsafeSandboxWarning)
                 batch = api.grade(
@@ -347,7 +504,7 @@ def cli(
                     jobs=jobs,
                     sandbox=sandbox,
                     gpus=gpus,
-                    **api_arguments(cluster, console, progress.stop),
+                    **api_arguments(cluster, err, stop),
                     timeout=timeout,
                     memory=memory,
                     only=only,
@@ -359,38 +516,50 @@ def cli(
                     on_event=on_event,
                     **options,
                 )
-    except UsageError as exc:
-        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        finally:
+            stop()
+    except (UsageError, SpecError) as exc:
+        err.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.USAGE_ERROR)
     except HarnessError as exc:
-        console.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        err.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.HARNESS_ERROR)
-    _summary(console, batch)
-    _class_list(console, batch)
+    code = _exit_code(batch)
+    if as_json:
+        click.echo(_json_summary(batch, code))
+    else:
+        _summary(console, batch)
+    _class_list(err, batch)
     if "local" in batch.sandbox:
-        console.print(f"[bold red]{LOCAL_WARNING}[/]")
-    console.print(f"sandbox: {batch.sandbox}")
+        err.print(f"[bold red]{LOCAL_WARNING}[/]")
+    if not as_json:
+        console.print(f"sandbox: {batch.sandbox}")
     if sandbox == "auto" and not batch.sandbox.startswith("docker"):
-        console.print(f"[dim]auto did not pick Docker: {docker_unavailable_reason()}[/]")
-    console.print(
+        err.print(f"[dim]auto did not pick Docker: {docker_unavailable_reason()}[/]")
+    (err if as_json else console).print(
         f"graded {len(batch.graded_now)}, unchanged and skipped {len(batch.skipped)}; "
         f"results in [bold]{out.resolve()}[/] (index.html, {_files(batch)}, <id>/report.html, "
         "<id>/results.json)"
     )
-    _cluster_report(console, batch)
+    _cluster_report(err, batch)
     if batch.report_error:
-        console.print(
-            f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True
-        )
-        sys.exit(ExitCode.HARNESS_ERROR)
-    if batch.interrupted:
-        console.print("[yellow]interrupted: run the same command again to finish the rest[/]")
-        sys.exit(ExitCode.INTERRUPTED)
-    if batch.harness_errors:
+        err.print(f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True)
+    elif batch.interrupted:
+        err.print("[yellow]interrupted: run the same command again to finish the rest[/]")
+    elif batch.harness_errors:
         ids = escape(printable(", ".join(r.student_id for r in batch.harness_errors)))
-        console.print(f"[red]harness or grader errors on: {ids} (see their grader.log)[/]")
-        sys.exit(ExitCode.HARNESS_ERROR)
-    sys.exit(ExitCode.OK)
+        err.print(f"[red]harness or grader errors on: {ids} (see their grader.log)[/]")
+    sys.exit(code)
+
+
+def _exit_code(batch: api.BatchResult) -> ExitCode:
+    if batch.report_error:
+        return ExitCode.HARNESS_ERROR
+    if batch.interrupted:
+        return ExitCode.INTERRUPTED
+    if batch.harness_errors or batch.unfinished:
+        return ExitCode.HARNESS_ERROR
+    return ExitCode.OK
 
 
 def _files(batch: api.BatchResult) -> str:
@@ -409,6 +578,14 @@ def _class_list(console: Console, batch: api.BatchResult) -> None:
         )
     found = batch.class_list
     if found is not None:
+        systems = sorted({e.lms for e in found.entries if e.lms})
+        for system in systems:
+            count = sum(1 for e in found.entries if e.lms == system)
+            console.print(
+                f"[cyan]{count} file name(s) written by {system.capitalize()}'s bulk download: "
+                "the student's own file name inside each was read by the naming rule[/]",
+                soft_wrap=True,
+            )
         for e in found.unmatched:
             closest = f"; closest: {'; '.join(e.candidates)}" if e.candidates else ""
             console.print(
@@ -452,12 +629,11 @@ def _cluster_report(console: Console, batch: api.BatchResult) -> None:
             f"[red]not graded this run: {escape(printable(student_id))}: {escape(why)}[/]",
             soft_wrap=True,
         )
-    if batch.unfinished and not batch.interrupted:
-        sys.exit(ExitCode.HARNESS_ERROR)
 
 
 def _reports_only(
     console: Console,
+    err: Console,
     assignment: str,
     out: Path,
     manual_scores: Path | None,
@@ -472,15 +648,13 @@ def _reports_only(
             manual_scores=manual_scores,
             **options,
         )
-    except UsageError as exc:
-        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+    except (UsageError, SpecError) as exc:
+        err.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ExitCode.USAGE_ERROR)
     if batch.report_error or batch.report is None:
-        console.print(
-            f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True
-        )
+        err.print(f"[red]harness error:[/] {escape(printable(batch.report_error))}", soft_wrap=True)
         sys.exit(ExitCode.HARNESS_ERROR)
-    _class_list(console, batch)
+    _class_list(err, batch)
     console.print(
         f"rebuilt {batch.report.reports} reports, {_files(batch)} from the stored "
         f"results in {batch.report.seconds:.1f} s: [bold]{batch.report.index.resolve()}[/]"
@@ -569,6 +743,7 @@ def _problems_table(console: Console, report: validate.ValidationReport) -> None
 @click.command(
     "validate", epilog=VALIDATE_EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
 )
+@click.version_option(__version__, "--version", prog_name="rnn-grade validate")
 @click.option(
     "--assignment", "-a", required=True, help="Assignment name (see --list-assignments) or folder."
 )
@@ -613,15 +788,16 @@ def validate_cli(
     example submissions (the verdicts in their expected.toml), and list every disagreement,
     every check that cannot fail or cannot pass, and every spec key without a test or test
     without a spec key, with the seconds it took."""
-    console = Console(stderr=False)
+    console = Console(stderr=False)  # the findings
+    err = Console(stderr=True)  # progress, warnings and errors
     if sandbox == "local":
-        console.print(f"[bold red]{LOCAL_WARNING}[/]")
+        err.print(f"[bold red]{LOCAL_WARNING}[/]")
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[current]}"),
-        console=console,
+        console=err,
         transient=True,
     )
     task = progress.add_task("validating", total=None, current="")
@@ -634,6 +810,7 @@ def validate_cli(
 
     try:
         spec = api.find_assignment(assignment)
+        api.check_jobs(jobs)
         folder = examples if examples is not None else validate.examples_folder(spec)
         count = len(list(folder.glob("*.zip"))) if folder.is_dir() else 0
         progress.update(task, total=2 + count)
@@ -650,11 +827,11 @@ def validate_cli(
                 force=force,
                 on_event=on_event,
             )
-    except UsageError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+    except (UsageError, SpecError) as exc:
+        err.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ValidateExitCode.USAGE_ERROR)
     except HarnessError as exc:
-        console.print(f"[red]harness error:[/] {exc}", soft_wrap=True)
+        err.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         sys.exit(ValidateExitCode.PROBLEMS)
     _validation_tables(console, report)
     if report.problems:
@@ -671,7 +848,7 @@ def validate_cli(
         f"{validate.TRUSTED_DIR}/)"
     )
     if report.interrupted:
-        console.print("[yellow]interrupted: run the same command again to finish[/]")
+        err.print("[yellow]interrupted: run the same command again to finish[/]")
         sys.exit(ValidateExitCode.INTERRUPTED)
     if report.problems:
         console.print(
@@ -685,11 +862,280 @@ def validate_cli(
     sys.exit(ValidateExitCode.OK)
 
 
+# -- grade.py audit -a NAME ---------------------------------------------------------------
+
+
+class AuditExitCode(IntEnum):
+    """Exit codes of ``grade.py audit``."""
+
+    OK = 0  #: every non-equivalent mutant was killed
+    SURVIVORS = 1  #: at least one mutant survived every check (or met a harness fault)
+    USAGE_ERROR = 2  #: bad options, unknown assignment
+    INTERRUPTED = 130  #: stopped by Ctrl-C; what was graded is kept for the next run
+
+
+AUDIT_EPILOG = """\b
+Exit codes:
+  0    every non-equivalent mutant was killed by some check
+  1    at least one mutant survived (listed, with its diff, in OUT/audit.html)
+  2    usage error (bad option, unknown assignment)
+  130  interrupted; graded mutants are kept and the next run reuses them
+"""
+
+
+@click.command(
+    "audit", epilog=AUDIT_EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--assignment", "-a", required=True, help="Assignment name (see --list-assignments) or folder."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for audit.html, audit-matrix.csv and audit.json (default: results/NAME, "
+    "beside the class reports); the mutants are graded into OUT/.audit.",
+)
+@click.option(
+    "--sample",
+    type=int,
+    default=None,
+    help="Grade only this many mutants: one of each operator, then a seeded draw (for CI).",
+)
+@click.option(
+    "--operator",
+    "operators",
+    multiple=True,
+    type=click.Choice(sorted(audit_ops.OPERATORS)),
+    help="Only this operator (repeatable).",
+)
+@click.option(
+    "--equivalent",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML file of the mutants a person judged equivalent (default: "
+    "benchmarks/results/audit-NAME.equivalent.toml).",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(["student", "all"]),
+    default="student",
+    show_default=True,
+    help="Mutate only the code the student writes (where the reference differs from the "
+    "template), or every line of the hand-in files, the hand-out's given code included.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the mutants and grade nothing.")
+@click.option(
+    "--stored",
+    is_flag=True,
+    help="Grade nothing: read the mutants' results stored by the last run (after editing "
+    "the equivalent list).",
+)
+@click.option("--jobs", "-j", type=int, default=None, help="Mutants graded in parallel.")
+@click.option(
+    "--sandbox",
+    type=click.Choice(BACKENDS),
+    default="auto",
+    show_default=True,
+    help="Isolation backend, as for grading.",
+)
+@click.option("--gpus", default="", metavar="all|N|device=0,1", help="As for grading.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed, as for grading.")
+@click.option("--force", is_flag=True, help="Regrade every mutant, even unchanged ones.")
+def audit_cli(
+    assignment: str,
+    out: Path | None,
+    sample: int | None,
+    operators: tuple[str, ...],
+    equivalent: Path | None,
+    scope: str,
+    list_only: bool,
+    stored: bool,
+    jobs: int | None,
+    sandbox: str,
+    gpus: str,
+    seed: int,
+    force: bool,
+) -> None:
+    """Measure the grader: put one student-like fault at a time into the reference (tanh
+    for sigmoid, two gates exchanged, a bias left out, ...), grade each mutant with the
+    normal pipeline, and write which checks kill which mutant, the mutation score per part
+    and per check kind, and the survivors with their diffs (OUT/audit.html)."""
+    console = Console(stderr=False)
+    try:
+        spec = api.find_assignment(assignment)
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(AuditExitCode.USAGE_ERROR)
+    equivalent = equivalent if equivalent is not None else audit_runner.equivalent_path(spec)
+    if list_only:
+        _list_mutants(console, spec, operators, scope)
+        sys.exit(AuditExitCode.OK)
+    if sandbox == "local":
+        console.print(f"[bold red]{LOCAL_WARNING}[/]")
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("grading mutants", total=None, current="")
+
+    def on_event(event: api.Event) -> None:
+        if event.kind == "start":
+            progress.update(task, current=escape(event.submission.student_id))
+        elif event.kind in ("done", "skip", "failed"):
+            progress.advance(task)
+
+    try:
+        with progress, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnsafeSandboxWarning)  # printed above
+            report = audit_runner.audit(
+                assignment=assignment,
+                out=out if out is not None else Path("results") / spec.name,
+                sandbox=sandbox,
+                jobs=jobs,
+                seed=seed,
+                gpus=gpus,
+                force=force,
+                sample=sample,
+                operators=operators,
+                equivalent=equivalent,
+                scope=scope,
+                stored=stored,
+                on_event=on_event,
+                on_mutants=lambda n: progress.update(task, total=n),
+            )
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(AuditExitCode.USAGE_ERROR)
+    except HarnessError as exc:
+        console.print(f"[red]harness error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(AuditExitCode.SURVIVORS)
+    written = audit_page.write(report)
+    _audit_tables(console, report)
+    console.print(
+        f"mutation score [bold]{100 * report.score:.0f}%[/] ({len(report.counted)} counted, "
+        f"{len(report.rows)} graded of {report.generated} generated) in "
+        f"{report.timings.get('total', 0):.0f} s; sandbox: {report.sandbox.split(':', 1)[0]}"
+    )
+    console.print(
+        f"page: [bold]{written['page']}[/] (and {written['matrix'].name}, {written['json'].name})"
+    )
+    if report.interrupted:
+        console.print("[yellow]interrupted: run the same command again to finish[/]")
+        sys.exit(AuditExitCode.INTERRUPTED)
+    errors = [r for r in report.rows if r.outcome is audit_runner.Outcome.ERROR]
+    if report.survivors or errors:
+        sys.exit(AuditExitCode.SURVIVORS)
+    sys.exit(AuditExitCode.OK)
+
+
+def _list_mutants(console: Console, spec: Any, operators: tuple[str, ...], scope: str) -> None:
+    from harness.checks.reference import reference_root
+
+    root = reference_root(spec)
+    files = {n: (root / n).read_text() for n in spec.required if (root / n).is_file()}
+    chosen = {k: v for k, v in audit_ops.OPERATORS.items() if not operators or k in operators}
+    table = Table(title=f"{spec.title}: mutants of the reference", title_justify="left")
+    table.add_column("mutant", overflow="fold")
+    table.add_column("fault", overflow="fold")
+    lines = audit_runner.scope_lines(spec, files) if scope == "student" else None
+    for m in audit_ops.mutants(files, chosen, lines):
+        table.add_row(escape(m.id), escape(m.fault))
+    console.print(table)
+
+
+def _audit_tables(console: Console, report: audit_runner.AuditReport) -> None:
+    table = Table(title="Mutation score", title_justify="left")
+    for col in ("part / check kind", "killed", "of", "score"):
+        table.add_column(col, justify="left" if col.startswith("part") else "right")
+    for name, (killed, total) in report.by(lambda r: r.part).items():
+        table.add_row(f"part {escape(name)}", str(killed), str(total), f"{killed / total:.0%}")
+    for name, (killed, total) in report.by_kind().items():
+        share = f"{killed / total:.0%}" if total else "-"
+        table.add_row(f"kind {escape(name)}", str(killed), str(total), share)
+    console.print(table)
+    if report.survivors:
+        surv = Table(title=f"{len(report.survivors)} survivors", title_justify="left")
+        surv.add_column("mutant", style="red")
+        surv.add_column("fault", overflow="fold")
+        for r in report.survivors:
+            surv.add_row(escape(r.mutant.id), escape(r.mutant.fault))
+        console.print(surv)
+
+
+# -- grade.py similarity SUBMISSIONS -a NAME -----------------------------------------------
+
+
+@click.command("similarity", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("submissions", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--assignment", "-a", required=True, help="Assignment name (see --list-assignments) or folder."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("results"),
+    show_default=True,
+    help="Folder for similarity.html, similarity/<a>--<b>.html and similarity.csv (the class "
+    "reports' folder puts them beside index.html).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=harness_similarity.THRESHOLD,
+    show_default=True,
+    help="Pairs at or above this score are listed, each with a side-by-side page.",
+)
+@click.option(
+    "--accept-misnamed", is_flag=True, help="Read ZIPs whose names break the naming rule."
+)
+def similarity_cli(
+    submissions: Path, assignment: str, out: Path, threshold: float, accept_misnamed: bool
+) -> None:
+    """List the pairs of a class whose code looks alike (copydetect: winnowed fingerprints,
+    the template's code left out). Nothing runs and nothing leaves this machine; no grade
+    changes: similarity is a reason to look, not a verdict."""
+    console = Console(stderr=False)
+    try:
+        report = harness_similarity.similarity(
+            submissions=submissions,
+            assignment=assignment,
+            threshold=threshold,
+            accept_misnamed=accept_misnamed,
+        )
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
+        sys.exit(ExitCode.USAGE_ERROR)
+    written = harness_similarity.write(report, out)
+    table = Table(title=f"Pairs at or above {threshold:.0%}", title_justify="left")
+    for col in ("student", "student", "score"):
+        table.add_column(col, justify="right" if col == "score" else "left")
+    for p in report.flagged[:20]:
+        table.add_row(Text(printable(p.a)), Text(printable(p.b)), f"{p.score:.0%}")
+    console.print(table)
+    console.print(
+        f"{len(report.codes)} submissions, {len(report.pairs)} pairs in {report.seconds:.1f} s; "
+        f"{len(report.flagged)} at or above {threshold:.0%}: [bold]{written['page']}[/] "
+        f"(every pair in {written['csv'].name}). A reason to look, not a verdict."
+    )
+    sys.exit(ExitCode.OK)
+
+
 def main() -> None:
     # `grade.py validate ...` is a command of its own; anything else grades a folder (a
     # folder named "validate" is graded as ./validate).
     if sys.argv[1:2] == ["validate"]:
         validate_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} validate")
+    elif sys.argv[1:2] == ["audit"]:
+        audit_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} audit")
+    elif sys.argv[1:2] == ["similarity"]:
+        similarity_cli.main(args=sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} similarity")
     else:
         cli()
 

@@ -1,7 +1,9 @@
 """Pack a student's assignment folder into a ZIP named the way the harness expects.
 
-Students run it from the course repository (it needs nothing but Python 3.8+)::
+Students run it from their copy of the template, where a copy of this script sits with the
+assignment's rule built in (it needs nothing but Python 3.8+)::
 
+    python pack.py --id 12345678 --surname Müller          # in student_template/NAME/
     python -m harness.pack --assignment NAME --id 12345678 --surname Doe FOLDER
     python harness/pack.py --assignment NAME --id 12345678 [FOLDER] [--out DIR] [--force]
 
@@ -20,6 +22,15 @@ values into the groups of ``filename_example`` (or, where the example is prose s
 Where Python is older than 3.11 (no ``tomllib``), a small reader of the ``[submission]``
 table's strings, lists and booleans stands in.
 
+Names are Unicode: a surname may hold letters of any script, spaces, hyphens, apostrophes
+and dots (``Müller``, ``García-López``, ``O'Brien``), NFC-normalised as the harness reads
+them.  A name that breaks the rule is explained by the rule's example, never its regex.
+
+``python -m harness.pack --write-templates`` writes ``student_template/<name>/pack.py``
+for every assignment: this file with the assignment's ``[submission]`` table built in
+(``EMBEDDED``), so that a student who has only the template can pack it; a test checks
+that the copies are current.
+
 Exit codes: 0 packed, 1 not packed (a missing file, an existing ZIP, ...), 2 bad usage.
 """
 
@@ -30,6 +41,7 @@ import enum
 import os
 import re
 import sys
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +67,10 @@ SKIP_SUFFIXES = (".pyc", ".pyo")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GRADERS_DIR = REPO_ROOT / "graders"
+TEMPLATES_DIR = REPO_ROOT / "student_template"
+
+#: In a template's copy of this script: the assignment and its ``[submission]`` table.
+EMBEDDED: dict[str, Any] | None = None
 
 
 class ExitCode(enum.IntEnum):
@@ -80,6 +96,7 @@ class Rule:
     report: tuple[str, ...] = ()  # suffixes of the written report asked for (a warning if none)
     pattern: str | None = None  # the harness's regex, from the spec
     source: str = ""  # the spec file the rule comes from
+    example: str = ""  # a name that follows the rule, or its prose ("Surname-Number.zip")
 
 
 @dataclass(frozen=True)
@@ -258,13 +275,23 @@ def known_assignments(graders_dir: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in folder.glob("*/assignment.toml"))
 
 
-def load_rule(assignment: str, graders_dir: Path | None = None) -> Rule:
-    """The naming rule, required files and report types of ``assignment``, from its spec."""
+def load_rule(assignment: str | None, graders_dir: Path | None = None) -> Rule:
+    """The naming rule, required files and report types of ``assignment``, from its spec
+    (or from the table built into a template's copy of this script)."""
+    if EMBEDDED is not None and graders_dir is None and assignment in (None, EMBEDDED["name"]):
+        return rule_from_table(EMBEDDED["submission"], f"{EMBEDDED['name']}'s rule")
+    if assignment is None:
+        known = ", ".join(known_assignments(graders_dir)) or "none"
+        raise PackUsageError(f"give --assignment (one of: {known})")
     spec = (graders_dir or GRADERS_DIR) / assignment / "assignment.toml"
     if not spec.is_file():
         known = ", ".join(known_assignments(graders_dir)) or "none"
-        raise PackUsageError(f"unknown assignment {assignment!r}: no {spec} (known: {known})")
-    sub = _read_submission_table(spec)
+        raise PackUsageError(f"unknown assignment {assignment!r} (known: {known})")
+    return rule_from_table(_read_submission_table(spec), str(spec))
+
+
+def rule_from_table(sub: dict[str, Any], source: str) -> Rule:
+    """A ``Rule`` from a spec's ``[submission]`` table."""
     pattern = sub.get("filename")
     example = sub.get("filename_example")
     template = None
@@ -274,7 +301,7 @@ def load_rule(assignment: str, graders_dir: Path | None = None) -> Rule:
         template = _template_from_pattern(pattern)
     if template is None:
         raise PackError(
-            f"{spec}: [submission] needs a filename pattern whose named groups are the only "
+            f"{source}: [submission] needs a filename pattern whose named groups are the only "
             "parts that vary, or a filename_example that matches it, to know how to name the ZIP"
         )
     required = sub.get("required", [])
@@ -284,17 +311,37 @@ def load_rule(assignment: str, graders_dir: Path | None = None) -> Rule:
         required=tuple(str(r) for r in required) if isinstance(required, list) else (),
         report=tuple(str(r) for r in report) if isinstance(report, list) else (),
         pattern=pattern,
-        source=str(spec),
+        source=source,
+        example=example if isinstance(example, str) else template,
     )
 
 
-_VALUE = re.compile(r"^[^\W_](?:[\w'-]*[^\W_])?$")  # letters and digits, inner - _ '
+#: A value of the name: letters of any script and digits; inside, also spaces, hyphens,
+#: apostrophes (' and ’) and dots (Müller, García-López, O'Brien, van der Berg, St. John).
+_VALUE = re.compile(r"^[^\W_](?:[\w '’.-]*[^\W_])?$")
+#: What a group of the rule takes, in words, for the patterns the specs use.
+_GROUP_WORDS = {"[0-9]+": "digits only", r"\d+": "digits only"}
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _group_words(pattern: str, name: str) -> str:
+    """Words for a group: "digits only" for ``(?P<id>[0-9]+)``, else ""."""
+    start = pattern.find(f"(?P<{name}>")
+    if start < 0:
+        return ""
+    end = _group_end(pattern, start)
+    body = pattern[start + len(name) + 5 : end] if end is not None else ""
+    return _GROUP_WORDS.get(body, "")
 
 
 def zip_name(rule: Rule, *, student_id: str, surname: str | None = None) -> str:
     """The ZIP's file name for this student, checked against the rule's pattern."""
     fields = re.findall(r"(?<!\{)\{(\w+)\}", rule.template)
     values: dict[str, str] = {}
+    shape = f"{rule.example!r}" if rule.example else f"{rule.template!r}"
     for name in fields:
         value: str | None
         if name == "id":
@@ -307,17 +354,26 @@ def zip_name(rule: Rule, *, student_id: str, surname: str | None = None) -> str:
                 f"{{{name}}} that this tool cannot fill"
             )
         if not value:
-            raise PackUsageError(f"the ZIP must be named {rule.template!r}: give {option}")
+            raise PackUsageError(f"the ZIP must be named like {shape}: give {option}")
+        value = _nfc(value.strip())
         if not _VALUE.match(value):
             raise PackUsageError(
-                f"{option} {value!r} must be letters and digits only (no spaces, slashes or dots)"
+                f"{option} {value!r} must be letters (of any script) and digits, with inner "
+                "spaces, hyphens, apostrophes or dots only (no slashes or other signs)"
             )
         values[name] = value
     name = rule.template.format(**values)
     if rule.pattern and not re.match(rule.pattern, name):
+        wants = [
+            f"{option} {words}"
+            for field, option in (("id", "--id"), ("surname", "--surname"))
+            for words in [_group_words(rule.pattern, field)]
+            if words and field in fields
+        ]
+        hint = f" ({'; '.join(wants)})" if wants else ""
         raise PackUsageError(
-            f"{name!r} does not match the assignment's naming rule "
-            f"{rule.pattern!r} ({rule.source}); check --id and --surname"
+            f"{name!r} does not match the assignment's naming rule: the ZIP must be named "
+            f"like {shape}; check --id and --surname{hint}"
         )
     return name
 
@@ -347,6 +403,8 @@ def collect(
                 continue
             if exclude is not None and path.resolve() == exclude.resolve():
                 continue  # the ZIP being written
+            if EMBEDDED is not None and path.resolve() == Path(__file__).resolve():
+                continue  # this script, in the template: not part of the hand-in
             if path.is_symlink():
                 skipped.append((rel, "a link (the harness rejects links)"))
             elif not path.is_file():
@@ -382,7 +440,7 @@ def find_required(files: list[str], required: tuple[str, ...]) -> tuple[list[str
 def pack(
     folder: str | Path,
     *,
-    assignment: str,
+    assignment: str | None,
     student_id: str,
     surname: str | None = None,
     out_dir: str | Path | None = None,
@@ -401,6 +459,10 @@ def pack(
         raise PackError(f"{target} already exists: add --force to overwrite it")
 
     files, skipped = collect(folder, exclude=target)
+    if rule.pattern:  # an earlier ZIP of this tool's, left in the folder
+        earlier = [f for f in files if re.match(rule.pattern, _nfc(f.rsplit("/", 1)[-1]))]
+        files = [f for f in files if f not in earlier]
+        skipped += [(f, "an earlier ZIP named by the rule") for f in earlier]
     if not files:
         raise PackError(f"{folder} holds no files to pack")
     warnings = [f"left out {rel}: {why}" for rel, why in skipped]
@@ -408,8 +470,8 @@ def pack(
     warnings += notes
     if missing:
         message = (
-            f"{folder} lacks the required file(s) {', '.join(missing)} for {assignment} "
-            f"(paths relative to the folder you pack; rule from {rule.source})"
+            f"{folder} lacks the required file(s) {', '.join(missing)} for "
+            f"{assignment or 'this assignment'} (paths relative to the folder you pack)"
         )
         if not allow_missing:
             raise PackError(
@@ -437,17 +499,27 @@ def pack(
 
 
 def build_parser() -> argparse.ArgumentParser:
+    embedded = EMBEDDED is not None
     parser = argparse.ArgumentParser(
-        prog="python -m harness.pack",
-        description="Pack an assignment folder into a ZIP named as the graders expect.",
+        prog="python pack.py" if embedded else "python -m harness.pack",
+        description="Pack an assignment folder into a ZIP named as the graders expect"
+        + (
+            f" ({EMBEDDED['name']}: {EMBEDDED['submission'].get('filename_example', '')})"
+            if EMBEDDED is not None
+            else ""
+        )
+        + ".",
     )
     parser.add_argument(
         "folder", nargs="?", default=".", help="the folder to pack (default: the current folder)"
     )
     parser.add_argument(
         "--assignment",
-        required=True,
-        help=f"the assignment: {', '.join(known_assignments()) or 'a folder of graders/'}",
+        required=not embedded,
+        default=EMBEDDED["name"] if EMBEDDED is not None else None,
+        help=f"the assignment: {', '.join(known_assignments()) or 'a folder of graders/'}"
+        if not embedded
+        else f"the assignment (default: {EMBEDDED['name'] if EMBEDDED else ''})",
     )
     parser.add_argument(
         "--id", dest="student_id", required=True, help="your student (matriculation) number"
@@ -462,7 +534,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def template_copy(assignment: str, graders_dir: Path | None = None) -> str:
+    """This script with ``assignment``'s ``[submission]`` table built in (``EMBEDDED``)."""
+    spec = (graders_dir or GRADERS_DIR) / assignment / "assignment.toml"
+    table = _read_submission_table(spec)
+    source = Path(__file__).read_text(encoding="utf-8")
+    marker = "EMBEDDED: dict[str, Any] | None = None\n"
+    if marker not in source:
+        raise PackError("this script is a template's copy: run harness/pack.py instead")
+    embedded = {"name": assignment, "submission": table}
+    header = (
+        "# Written by `python -m harness.pack --write-templates` from harness/pack.py and\n"
+        f"# graders/{assignment}/assignment.toml: do not edit; edit those and run it again.\n"
+    )
+    return header + source.replace(marker, f"EMBEDDED: dict[str, Any] | None = {embedded!r}\n")
+
+
+def write_templates(templates: Path | None = None) -> list[Path]:
+    """``student_template/<name>/pack.py`` for every assignment with a template folder."""
+    written = []
+    for assignment in known_assignments():
+        folder = (templates or TEMPLATES_DIR) / assignment
+        if folder.is_dir():
+            (folder / "pack.py").write_text(template_copy(assignment), encoding="utf-8")
+            written.append(folder / "pack.py")
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--write-templates"]:
+        for path in write_templates():
+            print(f"wrote {path}")
+        return ExitCode.OK
     args = build_parser().parse_args(argv)
     try:
         result = pack(

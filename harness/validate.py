@@ -8,8 +8,9 @@ normal pipeline and the chosen sandbox:
 * the examples (``submissions/<name>/*.zip``): each must get the verdict ``expected.toml``
   gives it (``harness.expected``: status, score, message, flags, each part's label);
 
-and collects the grader's tests (``pytest --collect-only`` in a separate process) to hold
-them against the spec's ``[checks]``. It returns a ``ValidationReport`` whose ``problems``
+and collects the grader's tests (``harness.collection``: ``pytest --collect-only`` in a
+separate process, as grading itself does before it starts) to hold them against the spec's
+``[checks]``. It returns a ``ValidationReport`` whose ``problems``
 are, by kind (``ProblemKind``):
 
 ``collection``       a test file of the grader cannot be collected
@@ -30,9 +31,6 @@ The examples are graded into ``out`` exactly as ``harness/grade.py`` grades them
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,12 +41,11 @@ from typing import Any
 
 from . import api, examples
 from .assignments import PROJECT_ROOT, find_assignment
-from .checks.plugin import grader_paths, pytest_args, spec_key
-from .checks.reference import reference_root
+from .checks.reference import reference_root, template_root
+from .collection import Collection, collect_tests
 from .expected import EPS, EXPECTED_FILE, Disagreement, compare, first_line, read_expected
 from .results import CheckResult, Status, SubmissionResult
-from .spec import AssignmentSpec, CheckSpec, load_spec
-from .store import read_json, write_json_atomic
+from .spec import AssignmentSpec, CheckSpec
 
 #: Where the reference's and the template's results go, inside ``out``.
 TRUSTED_DIR = ".validate"
@@ -84,19 +81,6 @@ class Problem:
     def __str__(self) -> str:
         line = f"{self.kind}: {self.subject}: expected {self.expected}, got {self.got}"
         return line + (f"\n    {self.detail}" if self.detail else "")
-
-
-@dataclass(frozen=True)
-class Collection:
-    """The grader's tests as pytest collects them (node ids relative to the grader's folder)."""
-
-    nodeids: tuple[str, ...]
-    errors: tuple[str, ...] = ()
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """The spec keys the tests answer to: node ids without their parameters."""
-        return tuple(dict.fromkeys(spec_key(n) for n in self.nodeids))
 
 
 @dataclass(frozen=True)
@@ -161,11 +145,6 @@ class CheckRow:
 # -- where things are -----------------------------------------------------------------
 
 
-def template_root(spec: AssignmentSpec) -> Path:
-    """``<tree>/student_template/<name>`` for an assignment at ``<tree>/graders/<name>``."""
-    return spec.root.parent.parent / "student_template" / spec.name
-
-
 def examples_folder(spec: AssignmentSpec) -> Path:
     """``<tree>/submissions/<name>`` where the assignment's tree has one, else the
     project's ``submissions/<name>`` (the self-test assignment keeps its examples there)."""
@@ -174,75 +153,20 @@ def examples_folder(spec: AssignmentSpec) -> Path:
 
 
 def hand_in(folder: Path) -> bytes:
-    """``folder`` as a student would hand it in: a ZIP of its files, caches left out."""
+    """``folder`` as a student would hand it in: a ZIP of its files, caches left out, and
+    the template's ``pack.py`` too (it leaves itself out of what it packs)."""
     files = {
         p.relative_to(folder).as_posix(): p
         for p in folder.rglob("*")
         if p.is_file()
         and p.suffix != ".pyc"
+        and p.relative_to(folder).as_posix() != "pack.py"
         and not any(part in SKIPPED for part in p.relative_to(folder).parts)
     }
     return examples.zip_files(files)
 
 
 # -- the grader's tests ---------------------------------------------------------------
-
-
-def collect_tests(spec: AssignmentSpec) -> Collection:
-    """The grader's tests, collected by pytest in a separate process, as the worker
-    collects them (its import mode, its paths); nothing runs and no student code is read."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    with tempfile.TemporaryDirectory(prefix="validate-collect-") as tmp:
-        dest = Path(tmp) / "collected.json"
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "harness.validate", str(spec.root), str(dest)],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=PROJECT_ROOT,
-                timeout=COLLECT_TIMEOUT,
-            )
-            output = proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired:
-            output = f"collecting took more than {COLLECT_TIMEOUT:g} s"
-        data = read_json(dest)
-    if data is None:
-        return Collection((), (f"the tests could not be collected:\n{output[-2000:]}",))
-    return Collection(tuple(data["nodeids"]), tuple(data["errors"]))
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.nodeids: list[str] = []
-        self.errors: list[str] = []
-
-    def pytest_collectreport(self, report: Any) -> None:
-        if report.failed:
-            # "file.py: the exception", then the end of pytest's account of it
-            text = report.longreprtext
-            said = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
-            summary = said[-1] if said else first_line(text)
-            self.errors.append(f"{report.nodeid}: {summary}\n{text[-3000:]}")
-
-    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
-        self.nodeids = [item.nodeid for item in items]
-
-
-def _collect_main(root: Path, dest: Path) -> int:
-    import pytest
-
-    load_spec(root)  # a broken spec fails here, before any test file is imported
-    sys.path[:0] = grader_paths(root)
-    recorder = _Recorder()
-    with tempfile.TemporaryDirectory(prefix="validate-ini-") as tmp:
-        inifile = Path(tmp) / "pytest.ini"
-        inifile.write_text("[pytest]\n")
-        pytest.main([*pytest_args(root, inifile=inifile), "--collect-only"], plugins=[recorder])
-    write_json_atomic(dest, {"nodeids": recorder.nodeids, "errors": recorder.errors})
-    return 0
 
 
 # -- what the results say ---------------------------------------------------------------
@@ -433,6 +357,8 @@ def validate(
         "gpus": gpus,
         "force": force,
         "on_event": on_event,
+        # The spec's keys against the tests are problems listed below, not a refusal.
+        "check_tests": False,
     }
     sources = {REFERENCE: reference_root(spec), TEMPLATE: template_root(spec)}
     found = {role: root for role, root in sources.items() if root.is_dir()}
@@ -479,8 +405,3 @@ def validate(
         graded_now=sum(len(b.graded_now) for b in (trusted, batch) if b),
         disagreements=tuple(disagreements),
     )
-
-
-if __name__ == "__main__":
-    # ``python -m harness.validate ROOT DEST``: collect the grader at ROOT into DEST (JSON).
-    sys.exit(_collect_main(Path(sys.argv[1]), Path(sys.argv[2])))

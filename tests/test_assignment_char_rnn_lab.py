@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -195,6 +196,21 @@ def test_todo_lines_are_where_the_handout_says():
     assert lstm[99 - 1].strip().startswith("cprev = ...")
     assert "  def __init__(self):" in lstm
     assert "  def forward(self, input, hprev, cprev, seq_len):" in lstm
+
+
+def test_the_graders_handout_names_are_the_templates():
+    """The names [settings] gives the grader's messages (seed 004's) are the template's."""
+    settings = tomllib.loads((REPO / "graders" / ASSIGNMENT / "assignment.toml").read_text())[
+        "settings"
+    ]
+    assert (settings["rnn_file"], settings["lstm_file"]) == SCRIPTS
+    rnn = (TEMPLATE / settings["rnn_file"]).read_text().splitlines()
+    lstm = (TEMPLATE / settings["lstm_file"]).read_text().splitlines()
+    assert rnn[settings["hidden_state_line"] - 1].strip().startswith("hs[t] = ...")
+    assert lstm[settings["criterion_line"] - 1].startswith("criterion = ...")
+    for line, state in zip(settings["state_lines"], settings["states"], strict=True):
+        assert lstm[line - 1].strip().startswith(f"{state} = ...")
+    assert f"class {settings['lstm_class']}(nn.Module):" in lstm
 
 
 def test_text_data_is_the_recorded_persuasion_extract():

@@ -1,5 +1,8 @@
 """The cell mapping search: correct cells in other styles are found, mistakes are named."""
 
+import tomllib
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +10,7 @@ import torch
 from _shared import cells
 
 DIMS = cells.Dims(D=1, H=6, C=10)
+GRADERS = Path(__file__).resolve().parents[1] / "graders"
 
 
 def rand(shape, rng):
@@ -168,6 +172,25 @@ def test_gate_hints(name, gate):
 
 def test_messages_quote_the_hand_outs_own_equation_numbers():
     seed_001 = {"g": 1, "i": 2, "f": 3, "o": 4, "c": 5, "h": 6, "p": 7}
+    seed_002 = {"g": 4, "i": 5, "f": 6, "o": 7, "c": 8, "h": 9, "p": 10}
     assert "where Eq. 3 has a sigmoid" in cells.variants("lstm", seed_001)["f_tanh"]
-    assert "where Eq. 6 has a sigmoid" in cells.variants("lstm")["f_tanh"]
-    assert cells.equation_range("lstm", seed_001) == "Eq. 1-7"
+    assert "where Eq. 6 has a sigmoid" in cells.variants("lstm", seed_002)["f_tanh"]
+    assert cells.equation_range(seed_001) == "Eq. 1-7"
+    assert cells.equation_range({"h": 1, "p": 2}) == "Eq. 1-2"
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_every_mistake_is_told_with_the_spec_s_equation_numbers(kind):
+    """No mistake's message is left with a placeholder, for either hand-out's numbering."""
+    spec = {"rnn": {"h": 1, "p": 2}, "lstm": {"g": 1, "i": 2, "f": 3, "o": 4, "c": 5, "h": 6, "p": 7}}
+    messages = cells.variants(kind, spec[kind])
+    assert set(messages) == set(cells.MISTAKES[kind])
+    assert not any("{" in m or "}" in m for m in messages.values())
+
+
+@pytest.mark.parametrize("assignment", ["palindrome-rnn-lstm", "palindrome-lstm-gan"])
+def test_each_palindrome_spec_numbers_every_equation_its_messages_quote(assignment):
+    """[settings.equations] in each assignment names every symbol the messages use."""
+    spec = tomllib.loads((GRADERS / assignment / "assignment.toml").read_text())
+    for kind, equations in spec["settings"]["equations"].items():
+        assert cells.variants(kind, equations)

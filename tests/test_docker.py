@@ -106,7 +106,9 @@ def test_the_image_pins_what_the_project_pins():
     for dep in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
         if "==" in dep:  # torch and torchvision: the exact pair the project needs
             name, version = dep.split("==")
-            assert project[name].version == image[name].version == version, name
+            assert project[name].version == version, name
+            if name not in lock.HARNESS_ONLY:  # submitit runs the harness, never a student
+                assert image[name].version == version, name
     for root in lock.roots():
         assert root in image, root
     for harness_only in ("pytest", "pytest-timeout", "click", "rich", "docker", "ruff", "mypy"):

@@ -63,6 +63,10 @@ def test_every_graded_example_labels_each_part(assignment):
         wrong = {k: v for k, v in labels.items() if v not in expected.LABELS}
         if wrong:
             problems.append(f"{sid}: labels {wrong}; allowed: {', '.join(expected.LABELS)}")
+        # A fault's message names that fault: the example says which words, and the verdict
+        # test finds them in what the student is told.
+        if "faulty" in labels.values() and not want.get("message"):
+            problems.append(f"{sid}: a faulty part, but no message naming its fault")
     assert not problems, "\n".join(problems)
 
 

@@ -612,7 +612,7 @@ def test_traps_record_what_the_student_really_calls(backend, make_session):
 
 
 def test_a_dynamic_access_flags_the_submission_for_a_ta(tmp_path):
-    from _shared.palindrome_grading import flag_dynamic_access
+    from _shared.palindrome import flag_dynamic_access
     from harness.checks.context import Evidence
 
     settings = {"forbidden": ["torch.nn.LSTM"]}
@@ -671,21 +671,3 @@ def test_fused_kernels_are_found_by_every_name_they_have():
     # The operators that are not forbidden stay allowed, by any road.
     fine = "import torch\ny = torch.ops.aten.addmm(1, 2, 3)\nz = torch.tanh(y)\n"
     assert find_forbidden({"f.py": fine}, forbidden=forbidden) == []
-
-
-@pytest.mark.sandbox
-def test_traps_follow_the_dispatchers_operators(backend, make_session):
-    session = make_session(backend, {"fused.py": FUSED_BY_OTHER_ROADS}, call_timeout=30, budget=60)
-    status = session.op("install_traps", ["torch.lstm_cell", "torch.nn.functional.linear"])
-    assert status["trapped"]["torch.lstm_cell"] == "function"
-    fused = session.load("fused.py")
-    assert fused.fused_cell() == (2, 4)
-    assert fused.dispatcher_cell() == (2, 4)
-    assert fused.dispatcher_linear() == (2, 5)
-    line = marks(FUSED_BY_OTHER_ROADS)
-    got = {(r["api"], r["line"]) for r in session.op("trap_report")}
-    assert got == {
-        ("torch.lstm_cell", line["plain"]),
-        ("torch.lstm_cell", line["overload"]),
-        ("torch.nn.functional.linear", line["packet"]),
-    }

@@ -1,18 +1,23 @@
-"""The numpy-layer checks' own arithmetic: the equations they use to name a mistake agree
-with the reference, each mistake is told apart from the right answer, and the
-directional gradient check passes true gradients and catches wrong ones."""
+"""The numpy-layer checks' own arithmetic (graders/recurrent-layers-lm/numpy_layers.py): the
+equations they use to name a mistake agree with the reference, each mistake is told apart
+from the right answer, and the directional gradient check passes true gradients and
+catches wrong ones. The layers are those of the assignment's [settings.layers]."""
 
 import importlib
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from _shared import numpy_layers as nl
-
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = {"batch": 3, "steps": 4, "input_size": 5, "hidden": 6}
+GRADER = ROOT / "graders" / "recurrent-layers-lm"
+sys.path.insert(0, str(GRADER))
+import numpy_layers as nl  # noqa: E402
+
+SETTINGS = tomllib.loads((GRADER / "assignment.toml").read_text())["settings"]
+KEYS = sorted(SETTINGS["layers"])
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +29,11 @@ def reference():
         sys.path.pop(0)
 
 
-@pytest.mark.parametrize("key", sorted(nl.KINDS))
+@pytest.mark.parametrize("key", KEYS)
 def test_the_equations_agree_with_the_reference(reference, key):
-    kind = nl.KINDS[key]
+    kind = nl.layer_kind(key, SETTINGS)
     case = nl.make_case(kind, SETTINGS, seed=3)
-    layer = nl.reference_layer(reference, kind, case)
+    layer = nl.LayerUnderTest(kind, None, None, reference, SETTINGS, seed=3).reference(case)
     c = case.prev_c if kind.has_cell else None
     h, c_next = nl.step(kind, case.weights, case.x_step, case.prev_h, c)
     expected = layer.forward_step(*case.step_inputs(kind))
@@ -40,9 +45,9 @@ def test_the_equations_agree_with_the_reference(reference, key):
     )
 
 
-@pytest.mark.parametrize("key", sorted(nl.KINDS))
+@pytest.mark.parametrize("key", KEYS)
 def test_every_mistake_is_told_apart_and_named(key):
-    kind = nl.KINDS[key]
+    kind = nl.layer_kind(key, SETTINGS)
     case = nl.make_case(kind, SETTINGS, seed=4)
     c = case.prev_c if kind.has_cell else None
     right = nl.step(kind, case.weights, case.x_step, case.prev_h, c)
@@ -87,3 +92,17 @@ def test_a_student_value_of_the_wrong_kind_fails_the_check_not_the_grader():
     for value, words in [(None, "expected an array"), ("abc", "expected numbers"), ([1, 2], "shape")]:
         with pytest.raises(CheckFailed, match=words):
             nl.as_array(value, (1, 2), "dWx")
+
+
+def test_the_messages_name_the_gates_as_the_settings_do():
+    lstm, gru = nl.layer_kind("lstm", SETTINGS), nl.layer_kind("gru", SETTINGS)
+    lstm_says = [m.says for m in nl.mistakes(lstm)]
+    gate_order = lstm_says[1]  # after the missing bias
+    assert "the template fixes i, f, o, g (columns 0:H are i, H:2H f, 2H:3H o, 3H:4H g)" in gate_order
+    for letter in "ifog":
+        assert any(lstm.names[letter] in says for says in lstm_says), letter
+    gru_says = [m.says for m in nl.mistakes(gru)]
+    assert (
+        "the gates are read in the order reset, update; the template puts the update gate "
+        "in columns 0:H and the reset gate in H:2H"
+    ) in gru_says

@@ -168,29 +168,74 @@ def test_id_only_names_from_the_specs(tmp_path, assignment, expected):
 
 def test_surname_is_required_and_checked(tmp_path):
     folder = make_folder(tmp_path / "work")
-    with pytest.raises(PackUsageError, match="give --surname"):
+    with pytest.raises(PackUsageError) as caught:
+        pack(folder, assignment="palindrome-rnn-lstm", student_id="1", out_dir=tmp_path)
+    assert str(caught.value) == (
+        "the ZIP must be named like 'Surname-MatriculationNumber.zip': give --surname"
+    )
+    for surname, student in (("a/b", "1"), ("Doe", "../1"), ("x*", "1"), ("-Doe", "1")):
+        with pytest.raises(PackUsageError, match="must be letters \\(of any script\\)"):
+            pack(
+                folder,
+                assignment="palindrome-rnn-lstm",
+                student_id=student,
+                surname=surname,
+                out_dir=tmp_path,
+            )
+
+
+@pytest.mark.parametrize(
+    "surname",
+    ["Müller", "Mu\u0308ller", "García", "Garcia-Lopez", "O'Brien", "O’Brien", "van Dijk", "Иванов"],
+)
+def test_real_surnames_name_a_zip_the_harness_takes(tmp_path, surname):
+    """The name pack.py writes is one the grader reads back, with the surname as given
+    (NFC): no gradebook has to match a mangled id."""
+    import unicodedata
+
+    from harness.assignments import find_assignment
+
+    folder = make_folder(tmp_path / "work")
+    result = pack(
+        folder,
+        assignment="palindrome-rnn-lstm",
+        student_id="1234567",
+        surname=surname,
+        out_dir=tmp_path,
+    )
+    assert result.path.name == unicodedata.normalize("NFC", f"{surname}-1234567.zip")
+    spec = find_assignment("palindrome-rnn-lstm")
+    assert spec.naming.student_id(result.path.name) == "1234567"
+
+
+def test_a_name_the_rule_refuses_is_explained_by_its_example_not_its_regex(tmp_path):
+    folder = make_folder(tmp_path / "work")
+    with pytest.raises(PackUsageError) as caught:
         pack(
             folder,
             assignment="palindrome-rnn-lstm",
-            student_id="1",
-            out_dir=tmp_path,
-        )
-    with pytest.raises(PackUsageError, match="letters and digits"):
-        pack(
-            folder,
-            assignment="palindrome-rnn-lstm",
-            student_id="1",
-            surname="van Dijk",
-            out_dir=tmp_path,
-        )
-    with pytest.raises(PackUsageError, match="letters and digits"):
-        pack(
-            folder,
-            assignment="palindrome-rnn-lstm",
-            student_id="../1",
+            student_id="12a",
             surname="Doe",
             out_dir=tmp_path,
         )
+    message = str(caught.value)
+    assert message == (
+        "'Doe-12a.zip' does not match the assignment's naming rule: the ZIP must be named like "
+        "'Surname-MatriculationNumber.zip'; check --id and --surname (--id digits only)"
+    )
+    assert "graders" not in message and "\\x27" not in message and "(?P<" not in message
+
+
+def test_an_earlier_zip_in_the_folder_is_left_out(tmp_path):
+    folder = make_folder(tmp_path / "work")
+    first = pack(
+        folder, assignment="palindrome-rnn-lstm", student_id="1", surname="Doe", out_dir=folder
+    )
+    second = pack(
+        folder, assignment="palindrome-rnn-lstm", student_id="2", surname="Doe", out_dir=folder
+    )
+    assert first.path.name not in second.files
+    assert (first.path.name, "an earlier ZIP named by the rule") in second.skipped
 
 
 def test_the_rule_comes_from_the_spec_file(tmp_path):
@@ -215,7 +260,7 @@ def test_the_rule_comes_from_the_spec_file(tmp_path):
         graders_dir=graders,
     )
     assert result.path.name == "Roe-87654321.zip"
-    with pytest.raises(PackUsageError, match="does not match the assignment's naming rule"):
+    with pytest.raises(PackUsageError, match="must be named like 'Doe-12345678.zip'"):
         pack(
             folder,
             assignment="palindrome-rnn-lstm",
@@ -366,3 +411,37 @@ def test_packs_on_a_python_without_tomllib(tmp_path):
 def test_the_script_is_python_3_8_syntax():
     source = Path(packmod.__file__).read_text()
     ast.parse(source, feature_version=(3, 8))
+
+
+# -- the template's own copy ------------------------------------------------------------
+
+
+def test_every_template_holds_a_current_copy_with_its_rule():
+    """``python -m harness.pack --write-templates`` writes them; run it after a change to
+    harness/pack.py or to a spec's [submission] table."""
+    for assignment in known_assignments():
+        folder = REPO / "student_template" / assignment
+        if folder.is_dir():
+            assert (folder / "pack.py").read_text(encoding="utf-8") == packmod.template_copy(
+                assignment
+            ), f"student_template/{assignment}/pack.py is stale: python -m harness.pack --write-templates"
+
+
+def test_the_templates_copy_packs_with_nothing_but_the_template(tmp_path):
+    """A student has only the template folder: its pack.py knows the rule, names the ZIP,
+    says the expected name when an option is missing, and leaves itself out."""
+    folder = tmp_path / "mine"
+    import shutil
+
+    shutil.copytree(REPO / "student_template" / "palindrome-rnn-lstm", folder)
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "pack.py", *args], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+    proc = run("--id", "1234567")
+    assert proc.returncode == ExitCode.USAGE
+    assert "must be named like 'Surname-MatriculationNumber.zip': give --surname" in proc.stderr
+    proc = run("--id", "1234567", "--surname", "Müller")
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(folder / "Müller-1234567.zip") as archive:
+        names = archive.namelist()
+    assert "part1/lstm.py" in names and "pack.py" not in names

@@ -27,11 +27,13 @@ PUBLIC_API = [
     "find_forbidden",
     "find_suspicious",
     "load_definitions",
+    "reachable",
     "record_how_it_ran",
     "reference_root",
     "signature",
     "skip_unless",
     "student_call",
+    "template_root",
 ]
 
 

@@ -30,3 +30,19 @@ def test_ruff_is_clean():
 def test_mypy_is_clean():
     result = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+GRADER_DIRS = sorted({p.parent for p in (ROOT / "graders").rglob("*.py")})
+
+
+@pytest.mark.parametrize("folder", GRADER_DIRS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_mypy_is_clean_on_each_grader(folder):
+    # As the worker imports them: the graders' folder and the grader's own on the path, one
+    # folder at a time (several graders have a conftest.py and a test_lstm.py).
+    path = [str(ROOT / "graders")] + ([] if (folder / "__init__.py").exists() else [str(folder)])
+    files = sorted(str(p) for p in folder.glob("*.py"))
+    result = subprocess.run(
+        [tool("mypy"), *files], cwd=ROOT, capture_output=True, text=True,
+        env={"PATH": str(BIN), "MYPYPATH": ":".join(path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr

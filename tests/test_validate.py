@@ -16,7 +16,7 @@ from conftest import require
 
 from harness import expected, grade, validate
 from harness.results import CheckResult, CheckStatus, Status, SubmissionResult
-from harness.spec import AssignmentSpec, CheckSpec, NamingRule, Part
+from harness.spec import AssignmentSpec, CheckSpec, NamingRule, Part, load_spec
 from harness.validate import Collection, ProblemKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,7 @@ def test_a_real_grader_is_collected_as_the_worker_collects_it(tmp_path):
         )
     )
     (root / "test_broken.py").write_text("def test_(:\n")
-    spec = validate.load_spec(root)
+    spec = load_spec(root)
     collection = validate.collect_tests(spec)
     assert collection.nodeids == ("test_a.py::test_one[1]", "test_a.py::test_one[7]", "test_a.py::test_two")
     assert len(collection.errors) == 1 and collection.errors[0].startswith("test_broken.py")
@@ -289,7 +289,7 @@ def test_readme_and_guide_document_the_command():
     assert "grade.py validate" in readme and "grade.py validate" in guide
     for param in grade.validate_cli.params:
         long = [o for o in param.opts if o.startswith("--")]
-        if long and long[0] != "--help":
+        if long and long[0] not in ("--help", "--version"):
             assert long[0] in guide, f"{long[0]} is not documented in graders/README.md"
 
 
@@ -323,3 +323,23 @@ def test_a_broken_grader_fails_validation_naming_each_problem(tmp_path):
     assert "disagreement wrong-activation: score 10 3" in out
     assert re.search(r"validated tiny-rnn in [0-9.]+ s \(collect [0-9.]+ s", out)
     assert (tmp_path / "out" / validate.TRUSTED_DIR / "reference" / "results.json").is_file()
+
+
+def test_grading_keeps_the_graders_tests_until_the_grader_changes(tmp_path, monkeypatch):
+    """``collection.checked_tests`` collects once per grader digest: a rerun into the same
+    results folder does not start pytest again, a changed grader does."""
+    from harness import collection
+    from harness.assignments import find_assignment
+
+    spec = find_assignment("tiny-rnn")
+    first = collection.checked_tests(spec, tmp_path, "digest-1")
+    assert "test_rnn.py::test_file_loads" in first.keys
+    assert (tmp_path / collection.CACHE_FILE).is_file()
+
+    def no_collection(_spec):
+        raise AssertionError("collected again")
+
+    monkeypatch.setattr(collection, "collect_tests", no_collection)
+    assert collection.checked_tests(spec, tmp_path, "digest-1").nodeids == first.nodeids
+    with pytest.raises(AssertionError, match="collected again"):
+        collection.checked_tests(spec, tmp_path, "digest-2")

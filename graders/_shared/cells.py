@@ -33,13 +33,6 @@ GATE_NAMES = {
     "f": "forget gate f",
     "o": "output gate o",
 }
-#: Equation numbers, per kind, of the symbol each equation defines. Each hand-out numbers
-#: them its own way, so an assignment's spec gives its own ([settings.equations]); this is
-#: seed 002's numbering (RNN Eq. 1-2, LSTM Eq. 4-10), the default.
-EQUATIONS = {
-    "rnn": {"h": 1, "p": 2},
-    "lstm": {"g": 4, "i": 5, "f": 6, "o": 7, "c": 8, "h": 9, "p": 10},
-}
 
 
 @dataclass(frozen=True)
@@ -70,48 +63,53 @@ def parameter_count(kind: str, dims: Dims) -> int:
 
 # -- the equations, and variants with one mistake each ------------------------------------
 
-def variants(kind: str, equations: Mapping[str, int] | None = None) -> dict[str, str]:
-    """The single mistakes ``forward`` can inject, each described with the equation numbers
-    of the student's own hand-out (``equations``: symbol -> number)."""
-    eq = dict(equations or EQUATIONS[kind])
-    if kind == "rnn":
-        return {
-            "h_sigmoid": f"h(t) uses a sigmoid where Eq. {eq['h']} has tanh",
-            "h_relu": f"h(t) uses ReLU where Eq. {eq['h']} has tanh",
-            "h_linear": f"h(t) has no non-linearity; Eq. {eq['h']} applies tanh",
-            "no_recurrence": "h(t-1) is not fed back: the W_hh h(t-1) term of "
-            f"Eq. {eq['h']} is missing",
-            "no_bias_h": f"the bias b_h is not added in Eq. {eq['h']}",
-            "no_bias_p": f"the bias b_p is not added in Eq. {eq['p']}",
-            "first_step": "the output is computed from h(1), the first step, instead of h(T)",
-            "output_tanh": f"the output p(T) goes through tanh; Eq. {eq['p']} is linear",
-        }
-    return {
+#: The single mistakes ``forward`` can inject, per kind, each told with the number of the
+#: equation it breaks: ``{h}`` is the number of the equation that defines h. Each hand-out
+#: numbers them its own way, so ``variants`` takes them from the assignment's spec.
+MISTAKES: dict[str, dict[str, str]] = {
+    "rnn": {
+        "h_sigmoid": "h(t) uses a sigmoid where Eq. {h} has tanh",
+        "h_relu": "h(t) uses ReLU where Eq. {h} has tanh",
+        "h_linear": "h(t) has no non-linearity; Eq. {h} applies tanh",
+        "no_recurrence": "h(t-1) is not fed back: the W_hh h(t-1) term of Eq. {h} is missing",
+        "no_bias_h": "the bias b_h is not added in Eq. {h}",
+        "no_bias_p": "the bias b_p is not added in Eq. {p}",
+        "first_step": "the output is computed from h(1), the first step, instead of h(T)",
+        "output_tanh": "the output p(T) goes through tanh; Eq. {p} is linear",
+    },
+    "lstm": {
         **{
-            f"{g}_tanh": f"the {GATE_NAMES[g]} uses tanh where Eq. {eq[g]} has a sigmoid"
+            f"{g}_tanh": f"the {GATE_NAMES[g]} uses tanh where Eq. {{{g}}} has a sigmoid"
             for g in ("i", "f", "o")
         },
-        "g_sigmoid": f"the input modulation g uses a sigmoid where Eq. {eq['g']} has tanh",
+        "g_sigmoid": "the input modulation g uses a sigmoid where Eq. {g} has tanh",
         "no_carry": "the cell state is not carried over: c(t) = g(t) * i(t) drops "
-        f"c(t-1) * f(t) (Eq. {eq['c']})",
-        "no_forget": f"c(t) = g(t) * i(t) + c(t-1): the forget gate is not applied (Eq. {eq['c']})",
-        "h_no_tanh": f"h(t) = c(t) * o(t) misses the tanh of Eq. {eq['h']}",
+        "c(t-1) * f(t) (Eq. {c})",
+        "no_forget": "c(t) = g(t) * i(t) + c(t-1): the forget gate is not applied (Eq. {c})",
+        "h_no_tanh": "h(t) = c(t) * o(t) misses the tanh of Eq. {h}",
         "no_recurrence": "h(t-1) is not fed back into the gates (the W_*h terms are missing)",
         **{
-            f"no_bias_{g}": f"the bias b_{g} is not added for the {GATE_NAMES[g]} (Eq. {eq[g]})"
+            f"no_bias_{g}": f"the bias b_{g} is not added for the {GATE_NAMES[g]} (Eq. {{{g}}})"
             for g in GATES
         },
-        "no_bias_p": f"the bias b_p is not added in Eq. {eq['p']}",
+        "no_bias_p": "the bias b_p is not added in Eq. {p}",
         "first_step": "the output is computed from h(1), the first step, instead of h(T)",
         "swap_i_f": "the input and forget gates are swapped: your W_i*, b_i act as the forget "
         "gate and W_f*, b_f as the input gate",
         "swap_g_o": "the input modulation g and the output gate o are swapped",
-    }
+    },
+}
 
 
-def equation_range(kind: str, equations: Mapping[str, int] | None = None) -> str:
-    """'Eq. 4-10': the equations of a kind, as the hand-out numbers them."""
-    numbers = sorted((equations or EQUATIONS[kind]).values())
+def variants(kind: str, equations: Mapping[str, int]) -> dict[str, str]:
+    """The single mistakes of ``kind``, each told with the equation numbers of the student's
+    own hand-out (``equations``: symbol -> number, the spec's ``[settings.equations]``)."""
+    return {name: text.format_map(equations) for name, text in MISTAKES[kind].items()}
+
+
+def equation_range(equations: Mapping[str, int]) -> str:
+    """'Eq. 4-10': the equations of a model, as the hand-out numbers them."""
+    numbers = sorted(equations.values())
     return f"Eq. {numbers[0]}-{numbers[-1]}"
 
 
@@ -624,7 +622,7 @@ def diagnose(
     pool = candidates(kind, shapes, dims)
     named = [m for m in pool if m.by_name] or pool
     found = []
-    for name in variants(kind):
+    for name in MISTAKES[kind]:
         # Swapped gates only mean something when the names fix which gate is which.
         scope = named if name.startswith("swap_") else pool
         if name.startswith("swap_") and not any(m.by_name for m in pool):

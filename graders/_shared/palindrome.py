@@ -1,9 +1,12 @@
 """Driving a student's palindrome model from the grader: build, probe, compare, train.
 
-Shared by the palindrome assignments' checks.  Every function takes the
-``StudentSession`` and remote objects; student code runs only in the sandbox.
-The interface variants real submissions show (EDITIONS.md) are tried in turn and
-the one that works is reported, so a formality never zeroes a student:
+Shared by the palindrome assignments' checks (their test files and the fixtures of
+``palindrome_grading``): each function computes one thing a check decides on, such as
+``construction_errors``, ``explain_mismatch``, ``gradient_problems`` or
+``Trainer.accuracy``. Every function takes the ``StudentSession`` and remote objects;
+student code runs only in the sandbox. The interface variants real submissions show
+(EDITIONS.md) are tried in turn and the one that works is reported, so a formality never
+zeroes a student:
 
 - constructor: the skeleton's keyword arguments, then positional, then fewer;
 - input layout: (B, T) floats, (B, T, 1), one-hot (B, T, 10), time-first;
@@ -14,7 +17,7 @@ the one that works is reported, so a formality never zeroes a student:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +25,18 @@ import numpy as np
 import torch
 
 from _shared import cells
-from harness.checks import CheckFailed, Remote, StudentError, StudentSession, fail, signature
+from harness.checks import (
+    CheckFailed,
+    Evidence,
+    FloatArray,
+    Remote,
+    StudentError,
+    StudentSession,
+    describe_uses,
+    fail,
+    find_suspicious,
+    signature,
+)
 
 
 def palindromes(batch: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -165,12 +179,28 @@ def constructors(cls: Remote) -> list[tuple[str, Callable[..., Any]]]:
     return [(SIGNATURE, by_signature), *fixed]
 
 
+def construction_errors(cls: Remote) -> list[StudentError]:
+    """Why ``constructors`` cannot build a small model of ``cls``: [] as soon as one way
+    builds it. The list stops at a NotImplementedError: the blank skeleton says what to do."""
+    errors: list[StudentError] = []
+    for _, build in constructors(cls):
+        try:
+            build(5, 1, 4, 10, 2)
+            return []
+        except StudentError as exc:
+            errors.append(exc)
+            if exc.type == "NotImplementedError":
+                break
+    return errors
+
+
 def _output(
     session: StudentSession, model: Any, x: torch.Tensor, batch: int, seq: int
-) -> np.ndarray | None:
+) -> np.ndarray | str:
+    """The model's (B, 10) output for ``x``, or what came back instead, in words."""
     out = session.fetch(model(x))
     if not isinstance(out, np.ndarray):
-        return None
+        return _described(out)
     if out.shape == (batch, 10):
         return out
     if out.ndim == 3 and out.shape[-1] == 10:  # every step: keep the last
@@ -180,7 +210,16 @@ def _output(
             return out[-1]
     if out.shape == (batch, 1, 10):
         return out[:, 0]
-    return None
+    return f"an output of shape {out.shape} where ({batch}, 10) was expected"
+
+
+def _described(out: Any) -> str:
+    if out is None:
+        return "None (is a return statement missing?)"
+    if isinstance(out, tuple | list):
+        kinds = ", ".join(type(v).__name__ for v in out[:4])
+        return f"a {type(out).__name__} of {len(out)} ({kinds}) instead of one tensor"
+    return f"a {type(out).__name__} instead of a tensor"
 
 
 def probe(
@@ -199,8 +238,8 @@ def probe(
                 except StudentError as exc:
                     errors.append(f"{ctor_name}, {layout.describe}: {exc.type}: {exc.message}")
                     continue
-                if out is None:
-                    errors.append(f"{ctor_name}, {layout.describe}: output of the wrong shape")
+                if isinstance(out, str):
+                    errors.append(f"{ctor_name}, {layout.describe}: it returned {out}")
                     continue
                 notes = []
                 if ctor_name not in ("keyword arguments of the skeleton", SIGNATURE):
@@ -214,6 +253,13 @@ def probe(
                 found.batch_fixed = not _works_for(session, found, batch, seq_length, hidden)
                 return found
     detail = "\n".join(f"  - {e}" for e in errors[:8])
+    returned = {e.split(": it returned ", 1)[1] for e in errors if ": it returned " in e}
+    if len(returned) == 1:
+        # One answer every way it ran (the others raised): that is the blocker, said first.
+        fail(
+            f"your forward returned {returned.pop()}; it must return the output p(T) of "
+            f"shape (B, 10). Tried every accepted way of calling it:\n{detail}"
+        )
     fail(f"could not run your model's forward in any of the accepted ways:\n{detail}")
     raise AssertionError("unreachable")
 
@@ -223,7 +269,8 @@ def _works_for(session: StudentSession, found: Probe, batch: int, seq: int, hidd
     digits, _ = palindromes(other, seq + 1, np.random.default_rng(1))
     with contextlib.suppress(StudentError):
         model = found.model(seq_length=seq, hidden=hidden, batch=batch)
-        return _output(session, model, found.layout.encode(digits), other, seq) is not None
+        out = _output(session, model, found.layout.encode(digits), other, seq)
+        return not isinstance(out, str)
     return False
 
 
@@ -246,10 +293,36 @@ def run_model(
             ]
         )
     out = _output(session, model, found.layout.encode(digits), len(digits), digits.shape[1])
-    if out is None:
-        fail("your forward returned an output of the wrong shape")
-    assert out is not None
+    if isinstance(out, str):
+        fail(f"your forward returned {out}")
+    assert not isinstance(out, str)
     return out
+
+
+def interface_notes(
+    session: StudentSession, found: Probe, model: Any, cls_name: str, *, hidden: int
+) -> list[str]:
+    """The interface variants accepted (for the report): how the model was built and fed, a
+    batch size fixed at construction, and a parameter count other than the equations'."""
+    notes = list(found.notes)
+    if found.batch_fixed:
+        notes.append(
+            f"{cls_name} runs only at the batch size given to its constructor (accepted: "
+            "the skeleton passes batch_size); it was graded at that batch size"
+        )
+    # The parameter count is a written question (the report's), not a rule for the code: a
+    # learnable h_init or PyTorch's second bias is no fault. It is shown for the TA.
+    shapes = session.op("parameters", model, want="value")
+    dims = cells.Dims(D=found.layout.input_dim, H=hidden, C=10)
+    count = sum(int(np.prod(v.shape)) for v in shapes.values())
+    expected = cells.parameter_count(found.kind, dims)
+    if count != expected:
+        notes.append(
+            f"{cls_name} has {count} parameters (numbers) where the equations have {expected} "
+            f"for D = {dims.D}, H = {dims.H}, C = 10 (not counted: the count is a question "
+            "for the report)"
+        )
+    return notes
 
 
 def loss_of(session: StudentSession, found: Probe, out: Any, targets: np.ndarray) -> Any:
@@ -305,9 +378,7 @@ def compare_with_equations(
     return Comparison(dims, params, features, out, match, closest, tried, mistakes)
 
 
-def explain_mismatch(
-    found: Probe, comparison: Comparison, equations: dict[str, int] | None = None
-) -> str:
+def explain_mismatch(found: Probe, comparison: Comparison, equations: Mapping[str, int]) -> str:
     """What is wrong with the forward pass, with the equation numbers of the student's
     hand-out (``equations``: symbol -> number, from the spec)."""
     kind = found.kind
@@ -332,12 +403,84 @@ def explain_mismatch(
     error = f"{closest.error:.3g}" if closest else "?"
     return (
         f"no consistent reading of your {len(names)} parameters reproduces the "
-        f"{'LSTM' if kind == 'lstm' else 'RNN'} ({cells.equation_range(kind, equations)}) "
+        f"{'LSTM' if kind == 'lstm' else 'RNN'} ({cells.equation_range(equations)}) "
         "output: tried "
         f"{comparison.tried} mappings, the closest is off by {error} (relative). Check each "
         "equation against your forward, the initial state h(0) = 0 and which step's output "
         "you return."
     )
+
+
+def gradient_problems(
+    session: StudentSession, found: Probe, comparison: Comparison, *, hidden: int
+) -> dict[str, str] | None:
+    """{canonical name: what is wrong with its gradient}; None if they cannot be compared.
+
+    The student's last-step cross-entropy is back-propagated through its own model, set to
+    seeded canonical weights through the mapping found, and compared with the equations'
+    gradients. With a diagnosed forward mistake the gradients are compared with that
+    mistake's own gradients, so the backward pass is judged on its own.
+    """
+    usable = comparison.usable
+    if usable is None:
+        return None
+    model = found.model(seq_length=6, hidden=hidden, batch=5)
+    shapes = {n: v.shape for n, v in session.op("parameters", model, want="value").items()}
+    rng = np.random.default_rng(11)
+    canon = {
+        n: rng.normal(scale=0.5, size=s)
+        for n, s in cells.canonical_shapes(found.kind, comparison.dims).items()
+    }
+    values = usable.mapping.student_values(canon, shapes)
+    session.op("set_parameters", model, {n: v.astype(np.float32) for n, v in values.items()})
+    digits, targets = palindromes(5, 7, rng)
+    session.op("zero_grad", model)
+    out = _last_step(model(found.layout.encode(digits)), found, 5, 6)
+    loss_of(session, found, out, targets).backward()
+    got = cells.canonical_gradients(usable.mapping, session.op("gradients", model, want="value"))
+    features = found.layout.features(digits)
+    _, expected = cells.reference_gradients(found.kind, canon, features, targets, usable.variant)
+    problems: dict[str, str] = {}
+    for name, want in expected.items():
+        have = got.get(name)
+        if have is None or not np.any(have):
+            if np.any(want):
+                problems[name] = f"no gradient reached {name}"
+            continue
+        err = float(np.max(np.abs(have - want)) / max(1e-3, float(np.max(np.abs(want)))))
+        if err > 1e-3:
+            problems[name] = f"d loss / d {name} is off by {err:.3g} (relative)"
+    return problems
+
+
+def explain_gradient_problems(problems: dict[str, str]) -> str:
+    """What is wrong with the gradients, and where they point to a graph cut (a detached
+    state), the likely cause."""
+    hint = _cut_graph_hint(problems)
+    return (
+        "the forward pass is right but the gradients are not:\n  "
+        + "\n  ".join(sorted(problems.values()))
+        + (f"\n{hint}" if hint else "")
+    )
+
+
+def _cut_graph_hint(problems: dict[str, str]) -> str:
+    names = set(problems)
+    if not names or names & {"W_ph", "b_p"} or not all(n.startswith(("W_", "b_")) for n in names):
+        return ""
+    if all(n.endswith("h") and n.startswith("W_") for n in names):
+        return (
+            "Only the recurrent weights are affected, so back-propagation through time "
+            "is cut: is h (or c) detached inside the loop (.detach(), .data, "
+            "torch.no_grad())?"
+        )
+    if all(p.startswith("no gradient") for p in problems.values()):
+        return (
+            "Only the output layer W_ph, b_p receives gradients: the hidden state is "
+            "detached from the graph before the output (.detach(), .data, "
+            "torch.no_grad()), so the cell itself can never learn."
+        )
+    return ""
 
 
 def train(
@@ -365,7 +508,9 @@ def train(
     log, zero_grad, step_fn = torch_.log, optimiser.zero_grad, optimiser.step
     rng = np.random.default_rng(seed)
     test_digits, test_targets = palindromes(1024, length, np.random.default_rng(seed + 99))
-    chunk = batch if found.batch_fixed else None
+    # Held-out batches look exactly like training batches (same size, same distribution,
+    # gradients on): a model cannot tell when it is being evaluated.
+    chunk = batch
     curve: list[tuple[int, float, float]] = []
     accuracy = 0.0
     for step in range(1, steps + 1):
@@ -433,5 +578,229 @@ def depends_on_parameters(session: StudentSession, found: Probe, *, hidden: int)
     return not np.allclose(first, second)
 
 
+def _held_out(length: int) -> tuple[np.ndarray, np.ndarray]:
+    # The digits the loop evaluated on (train's seed 0 + 99): the verdict is the same
+    # measurement, made on this side.
+    return palindromes(1024, length, np.random.default_rng(99))
+
+
+#: The cross-entropy of guessing: a loss no lower than this learned nothing.
+CHANCE_LOSS = float(np.log(10.0))
+
+
+def equation_logits(
+    session: StudentSession, found: Probe, model: Any, usable: cells.Match, digits: np.ndarray
+) -> torch.Tensor | None:
+    """The logits of the model's current parameters run through the equations on the
+    trusted side (with the one diagnosed mistake, if the cell has one); None where the
+    mapping does not fit these parameters (another hidden size, say)."""
+    values = session.op("parameters", model, want="value")
+    if not isinstance(values, dict):
+        fail(f"your model's parameters came back as {_described(values)}")
+    params = {
+        str(n): torch.from_numpy(FloatArray(finite=True).accept(v, f"parameter {n}"))
+        for n, v in values.items()
+    }
+    x = torch.from_numpy(np.asarray(found.layout.features(digits), dtype=np.float64))
+    try:
+        canonical = usable.mapping.canonical(params)
+        with torch.no_grad():
+            return cells.forward(found.kind, canonical, x, usable.variant)
+    except (KeyError, IndexError, RuntimeError, ValueError):
+        return None
+
+
+def trusted_accuracy(
+    session: StudentSession, found: Probe, model: Any, usable: cells.Match, length: int
+) -> float:
+    """Held-out accuracy of the model's trained parameters run through the equations on
+    the trusted side."""
+    digits, targets = _held_out(length)
+    logits = equation_logits(session, found, model, usable, digits)
+    if logits is None:
+        fail("your model's trained parameters no longer fit the layout its cell check found")
+    return float((logits.argmax(dim=1).numpy() == targets).mean())
+
+
+def learned_loss(
+    session: StudentSession, found: Probe, model: Any, length: int, usable: cells.Match | None
+) -> float:
+    """Held-out cross-entropy of ``model`` as it is now, computed here: from its
+    parameters through the equations where the mapping fits them, else from the logits
+    its own forward gives for held-out palindromes of ``length``."""
+    digits, targets = _held_out(length)
+    logits = equation_logits(session, found, model, usable, digits) if usable else None
+    if logits is None:
+        out = torch.from_numpy(run_model(session, found, model, digits, chunk=128)).double()
+        logits = out.clamp_min(1e-12).log() if found.output == "probabilities" else out
+        targets = targets[: len(logits)]
+    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets))
+    return float(loss) if torch.isfinite(loss) else float("inf")
+
+
+def accuracy_shuffled(session: StudentSession, found: Probe, model: Any, length: int) -> float:
+    """Held-out accuracy with every trained parameter's entries shuffled (then restored):
+    near chance for a model whose prediction comes through what it learned."""
+    values = session.op("parameters", model, want="value")
+    rng = np.random.default_rng(3)
+    shuffled = {
+        n: rng.permutation(np.asarray(v).ravel()).reshape(np.shape(v)).astype(np.float32)
+        for n, v in values.items()
+    }
+    session.op("set_parameters", model, shuffled)
+    try:
+        digits, targets = _held_out(length)
+        logits = run_model(session, found, model, digits, chunk=128)
+    finally:
+        session.op("set_parameters", model, {n: np.asarray(v) for n, v in values.items()})
+    return float((logits.argmax(axis=1) == targets[: len(logits)]).mean())
+
+
 def curve_table(curve: Sequence[tuple[int, float, float]]) -> list[list[Any]]:
     return [[s, round(loss, 4), round(acc, 4)] for s, loss, acc in curve]
+
+
+@dataclass
+class Trainer:
+    """The grader's brief training of a student's model, for one test file's training
+    checks (``[settings]``: ``hidden``, ``train_hidden``, ``accuracy`` and
+    ``reference_accuracy``); it remembers the shortest length the model did not learn."""
+
+    session: StudentSession
+    found: Probe
+    comparison: Comparison
+    gradient_problems: dict[str, str] | None
+    cls_name: str  #: the class's name, as the report names it
+    settings: Mapping[str, Any]
+    failed_at: int | None = None
+    _mappings: dict[int, cells.Match | None] = field(default_factory=dict)
+
+    def output_moves(self) -> bool:
+        """Whether the model's output changes when its parameters change (it can learn)."""
+        return depends_on_parameters(self.session, self.found, hidden=self.settings["hidden"])
+
+    def loop(self, steps: int) -> str:
+        """The grader's loop, as a message tells it."""
+        return (
+            f"after {steps} RMSProp steps (lr 0.001, batch 128, hidden "
+            f"{self.settings['train_hidden']}, gradient norm clipped to 10)"
+        )
+
+    def accuracy(self, *, length: int, steps: int, evidence: Evidence) -> float:
+        """Held-out accuracy on palindromes of ``length`` after at most ``steps`` steps of
+        the grader's loop; the curve goes in the report, beside the reference's.
+
+        The accuracy that counts is measured on this side wherever it can be: the trained
+        parameters are run through the hand-out's equations here (through the mapping the
+        cell check found). Where no mapping fits, the model must lose what it learned when
+        its parameters are shuffled: a prediction that does not come through them fails."""
+        target, H = self.settings["accuracy"], self.settings["train_hidden"]
+        session, found = self.session, self.found
+        usable = self.mapping(H)
+        model = found.model(seq_length=length - 1, hidden=H, batch=128)
+        accuracy, curve = train(session, found, model, length=length, steps=steps, target=target)
+        note = ""
+        # Judge the cell, not the initialisation the hand-out left to the student: a cell with
+        # right gradients that learned too slowly gets a second run from standard weights.
+        if accuracy < target and usable is not None and not self.gradient_problems:
+            model = found.model(seq_length=length - 1, hidden=H, batch=128)
+            reference_init(session, model, usable.mapping, found, H, seed=0)
+            accuracy, curve2 = train(
+                session, found, model, length=length, steps=steps, target=target
+            )
+            curve = curve + [(s + steps, loss, acc) for s, loss, acc in curve2]
+            note = " (with standard initial weights: yours made learning slower)"
+        evidence.table(
+            name=f"training-{length}",
+            title=f"Training on palindromes of length {length}",
+            columns=["step", "loss", "held-out accuracy"],
+            rows=curve_table(curve),
+        )
+        if usable is not None:
+            own, accuracy = accuracy, trusted_accuracy(session, found, model, usable, length)
+            if own >= target > accuracy:
+                self.failed_at = length
+                fail(
+                    f"your model's own forward reached {own:.1%} on palindromes of length "
+                    f"{length}, but its trained parameters, run through the equations by the "
+                    f"grader, reach only {accuracy:.1%}"
+                )
+        elif accuracy >= target:
+            shuffled = accuracy_shuffled(session, found, model, length)
+            if shuffled >= 0.5:
+                self.failed_at = length
+                fail(
+                    f"your model still reaches {shuffled:.1%} on palindromes of length "
+                    f"{length} with its trained parameters shuffled (chance is 10%): its "
+                    "prediction does not come through its parameters and recurrence, but "
+                    "from the input digits directly"
+                )
+        self._record_accuracy(evidence, length, accuracy)
+        if accuracy < target:
+            self.failed_at = length
+        elif note:
+            evidence.text(name=f"training-{length}-note", text=f"reached {accuracy:.1%}{note}")
+        return accuracy
+
+    def mapping(self, hidden: int) -> cells.Match | None:
+        """The mapping of the model's parameters onto the equations at ``hidden`` (the
+        cell check's was found at a smaller size); searched once per size, and only for
+        a cell that has one."""
+        if self.comparison.usable is None:
+            return None
+        if hidden not in self._mappings:
+            comparison = compare_with_equations(self.session, self.found, hidden=hidden)
+            self._mappings[hidden] = comparison.usable
+        return self._mappings[hidden]
+
+    def _record_accuracy(self, evidence: Evidence, length: int, accuracy: float) -> None:
+        """This length's accuracy on one plot with the reference's curve
+        (``[settings.reference_accuracy]``: {kind: [[T, accuracy], ...]}, from calibration)."""
+        plot: dict[str, Any] = {
+            "figure": "accuracy-by-length",
+            "title": "Held-out accuracy against palindrome length",
+            "x": "palindrome length T",
+            "y": "held-out accuracy",
+            "ylim": (0.0, 1.03),
+        }
+        evidence.series(
+            name=f"accuracy-{length}",
+            **plot,
+            label=f"your {self.cls_name}",
+            points=[(length, accuracy)],
+        )
+        reference = self.settings.get("reference_accuracy", {}).get(self.found.kind)
+        if reference:
+            evidence.series(
+                name="reference-accuracy",
+                **plot,
+                label=f"reference {self.cls_name}",
+                points=reference,
+                reference=True,
+            )
+
+
+# -- forbidden APIs -----------------------------------------------------------------------
+
+
+def not_done_by_forbidden_api(forbidden_uses: str, settings: Mapping[str, Any], kind: str) -> None:
+    """A forbidden API doing the work voids the checks of that work (spec: forbidden_voids)."""
+    __tracebackhide__ = True
+    if forbidden_uses and kind in settings.get("forbidden_voids", []):
+        fail(
+            "not counted: part of this model's work is done by an API the hand-out forbids "
+            "(see the forbidden-API check)"
+        )
+
+
+def flag_dynamic_access(
+    files: Mapping[str, str], settings: Mapping[str, Any], evidence: Evidence
+) -> None:
+    """Code that may reach a forbidden API in a way neither static analysis nor the traps
+    can settle (a name decoded at run time, exec of a built string) does not cost points,
+    but the submission is flagged for a TA, with the lines."""
+    suspicious = find_suspicious(files, forbidden=settings["forbidden"])
+    if suspicious:
+        text = describe_uses(suspicious)
+        evidence.text(name="dynamic-access", title="For a TA: dynamic accesses", text=text)
+        evidence.for_review(text)

@@ -12,10 +12,10 @@ are a TA's manual items.
 
 import numpy as np
 import torch
+from gan_interface import LATENT, fill_by_name, resized, skeleton_args, student_call
 
 from harness.checks import StudentError, fail, signature
 
-LATENT = 100
 #: The judge's confidence on noise (1 of its 10 digits), and how far outside [-1, 1] a pixel
 #: may stray (float rounding, resizing) and still be in the data's range.
 NOISE = 0.1
@@ -34,15 +34,6 @@ def _linear_probe(student, side=28):
         "set_parameters", probe, {"1.weight": weight, "1.bias": np.zeros(pixels, np.float32)}
     )
     return probe
-
-
-def student_call(student, fn, *args, during, **kwargs):
-    try:
-        return student.call(fn, *args, during=during, **kwargs)
-    except StudentError as exc:
-        if exc.type == "NotImplementedError" and exc.message:
-            fail(exc.message)
-        fail(f"{during}: {exc.summary()}")
 
 
 def _flat(array):
@@ -256,7 +247,7 @@ TRAIN_BATCHES, TRAIN_BATCH = 8, 64
 EPOCH_CONSTANTS = ("n_epochs", "epochs", "num_epochs", "max_epochs", "n_epoch", "num_epoch")
 
 
-def _train_config(student, gan, tools):
+def _train_config(student, gan):
     """What train() reads for one epoch of batches of 64: the global ``args`` (the student's
     parse_args() where it has one, else the skeleton's defaults), the module's epoch
     constants set to 1, and a copy of a configuration dict (``DEFAULT_CONFIG = {...}``)
@@ -269,7 +260,7 @@ def _train_config(student, gan, tools):
     try:
         args = student.call(gan.parse_args, argv, during="parse_args")
     except StudentError:
-        args = tools.skeleton_args(
+        args = skeleton_args(
             student,
             **changes,
             save_interval=1000,
@@ -319,16 +310,16 @@ def _adam_steps(student, optimizer):
     return int(max(values, default=0.0))
 
 
-def test_train_steps(student, gan, networks, generator_probe, digits, fill_for, tools, evidence):
+def test_train_steps(student, gan, networks, generator_probe, digits, evidence):
     G, D = networks()
     torch_ = student.import_module("torch")
     builtins = student.import_module("builtins")
-    args, config = _train_config(student, gan, tools)
+    args, config = _train_config(student, gan)
     # Real digits at the size the student's networks work at (MNIST resized to 64x64 for
     # a DCGAN-tutorial generator), as the student's own data pipeline gives them.
     side = getattr(generator_probe, "side", 28)
     n = TRAIN_BATCHES * TRAIN_BATCH
-    real = np.ascontiguousarray(tools.resized(digits[:n], side))
+    real = np.ascontiguousarray(resized(digits[:n], side))
     data = torch_.utils.data.TensorDataset(
         torch.from_numpy(real), torch.zeros(n, dtype=torch.int64)
     )
@@ -352,7 +343,7 @@ def test_train_steps(student, gan, networks, generator_probe, digits, fill_for, 
     call_args, call_kwargs = signature.arguments(
         params,
         given=skeleton,
-        fill=fill_for("train", args=args, config=config),
+        fill=fill_by_name(student, "train", args=args, config=config),
         what="train(...)",
     )
     during = (

@@ -11,6 +11,7 @@ from the logits the student's model returns.
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -407,20 +408,57 @@ def test_generate(student, lm, corpus, grading_seed, evidence):
 
 
 def test_rnn_perplexity(student, lm, corpus, settings, grading_seed, evidence):
-    check_training(student, lm, "RNNModel", corpus, settings, grading_seed, evidence)
+    """RNNModel, after the grader's brief training, is within the margin of the
+    reference's validation perplexity with the same budget."""
+    trained = grader_training(student, lm, "RNNModel", corpus, settings, grading_seed, evidence)
+    reference, bar = settings["rnn_reference_perplexity"], trained.bar
+    if not trained.perplexity <= bar:
+        fail(
+            f"after {trained.steps} steps of the grader's training (Adam lr "
+            f"{settings['lm_lr']:g}, batches of {settings['lm_batch']} windows of "
+            f"{settings['lm_seq']} words) the validation perplexity of your RNNModel is "
+            f"{trained.perplexity:.1f}; the reference reaches {reference:.1f} with the same "
+            f"budget and the bar is {bar:.1f}. Predicting word frequencies alone gives "
+            f"{corpus.unigram:.0f}. {CHECK_FORWARD}"
+        )
 
 
 def test_gated_perplexity(student, lm, corpus, settings, grading_seed, evidence):
-    check_training(student, lm, "GatedModel", corpus, settings, grading_seed, evidence)
+    """GatedModel (LSTM or GRU: the student chooses), after the grader's brief training,
+    is within the margin of the slower reference cell's validation perplexity."""
+    trained = grader_training(student, lm, "GatedModel", corpus, settings, grading_seed, evidence)
+    reference, bar = settings["gated_reference_perplexity"], trained.bar
+    if not trained.perplexity <= bar:
+        fail(
+            f"after {trained.steps} steps of the grader's training (Adam lr "
+            f"{settings['lm_lr']:g}, batches of {settings['lm_batch']} windows of "
+            f"{settings['lm_seq']} words) the validation perplexity of your GatedModel is "
+            f"{trained.perplexity:.1f}; the reference reaches {reference:.1f} with the same "
+            f"budget and the bar is {bar:.1f}. Predicting word frequencies alone gives "
+            f"{corpus.unigram:.0f}. {CHECK_FORWARD}"
+        )
 
 
-def check_training(student, lm, name, corpus, settings, grading_seed, evidence):
+CHECK_FORWARD = (
+    "Check forward: the embedding, the recurrent layers, the decoder applied to every "
+    "step's output, logits returned."
+)
+
+
+@dataclass(frozen=True)
+class Trained:
+    perplexity: float  #: on the first lm_eval_windows validation windows
+    bar: float  #: the reference's perplexity times lm_margin
+    steps: int
+
+
+def grader_training(student, lm, name, corpus, settings, grading_seed, evidence) -> Trained:
     """The grader's own loop on its own token ids (Adam, batches of random windows of 20
     words, each from a fresh state), from the model's initial weights and, when that does
     worse than the bar, once more from PyTorch's defaults; the validation perplexity is
-    computed here from the model's logits on the first validation windows and must be
-    within the margin of the reference's at the same budget. A model whose logits do not
-    depend on the words before (no recurrence) fails whatever its perplexity."""
+    computed here from the model's logits on the first validation windows. A model whose
+    logits do not depend on the words before (no recurrence) fails whatever its
+    perplexity."""
     key = "rnn" if name == "RNNModel" else "gated"
     reference, steps = settings[f"{key}_reference_perplexity"], settings[f"{key}_steps"]
     bar = reference * settings["lm_margin"]
@@ -453,15 +491,7 @@ def check_training(student, lm, name, corpus, settings, grading_seed, evidence):
     record_training(
         evidence, name, built, runner, curve, ppl, bar, reference, steps, corpus, retried
     )
-    if not ppl <= bar:
-        fail(
-            f"after {steps} steps of the grader's training (Adam lr {settings['lm_lr']:g}, "
-            f"batches of {settings['lm_batch']} windows of {T} words) the validation "
-            f"perplexity of your {name} is {ppl:.1f}; the reference reaches {reference:.1f} "
-            f"with the same budget and the bar is {bar:.1f}. Predicting word frequencies "
-            f"alone gives {corpus.unigram:.0f}. Check forward: the embedding, the recurrent "
-            "layers, the decoder applied to every step's output, logits returned."
-        )
+    return Trained(ppl, bar, steps)
 
 
 def record_training(

@@ -37,7 +37,9 @@ and values). Signatures: ``signature.parameters`` / ``signature.arguments`` read
 student callable's parameters and fill them by name. Scripts: ``record_how_it_ran``.
 Static analysis: ``find_forbidden``, ``find_suspicious`` and ``describe_uses`` (forbidden
 APIs in source files); ``load_definitions`` (a file's definitions without its top-level
-script, for the trusted side's reference). ``reference_root`` is the reference's folder.
+script, for the trusted side's reference); ``reachable`` (the submission's files that some
+files reach through their imports). ``reference_root`` and ``template_root`` are the
+reference's and the hand-out's folders.
 """
 
 from ..runtime.defonly import load_definitions
@@ -48,7 +50,8 @@ from .compare import assert_close, describe_mismatch
 from .context import CheckFailed, Evidence, Submission, fail, skip_unless, student_call
 from .forbidden import describe as describe_uses
 from .forbidden import find_forbidden, find_suspicious
-from .reference import reference_root
+from .forbidden.reach import reachable
+from .reference import reference_root, template_root
 from .scripts import record_how_it_ran
 
 __all__ = [
@@ -69,9 +72,11 @@ __all__ = [
     "find_forbidden",
     "find_suspicious",
     "load_definitions",
+    "reachable",
     "record_how_it_ran",
     "reference_root",
     "signature",
     "skip_unless",
     "student_call",
+    "template_root",
 ]

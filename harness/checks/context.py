@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -16,7 +16,7 @@ class CheckFailed(AssertionError):
     """Raised by ``fail``: the message is shown to the student as it is."""
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Fail the current check with ``message`` (written for the student)."""
     __tracebackhide__ = True
     raise CheckFailed(message)

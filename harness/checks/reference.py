@@ -15,6 +15,11 @@ def reference_root(spec: AssignmentSpec) -> Path:
     return spec.root.parent.parent / "reference" / spec.name
 
 
+def template_root(spec: AssignmentSpec) -> Path:
+    """``<tree>/student_template/<name>``: the files as the hand-out gives them."""
+    return spec.root.parent.parent / "student_template" / spec.name
+
+
 class ReferenceLoader:
     def __init__(self, spec: AssignmentSpec) -> None:
         self.root = reference_root(spec)

@@ -13,10 +13,11 @@ import base64
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..exports import Row as GradeRow
 from ..exports import Table as GradeTable
@@ -144,9 +145,74 @@ def _forbidden(lines: list[str], start: int) -> tuple[ForbiddenBlock, int] | Non
     return ForbiddenBlock(head["file"], int(head["line"]), what, tuple(code)), end
 
 
+_BULLET = re.compile(r"^(?P<indent>\s*)- (?P<body>.*)$")
+#: Characters of the list of ways a collapsed line names.
+WAYS_SHOWN = 240
+
+
+def collapse_repeats(text: str) -> str:
+    """A list whose items end in the same reason says the reason once.
+
+    ``could not run ... in any of the accepted ways:`` followed by sixteen ``- way: reason``
+    lines that all give one ``NotImplementedError`` becomes one line, "all 16 ways tried:
+    <the reason>", with the ways named briefly below it; items with different reasons are
+    grouped by reason, in the order they first appear.  A last item the message's length
+    limit cut short is counted, not shown.
+    """
+    lines = text.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if not _BULLET.match(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        run = []
+        while i < len(lines) and _BULLET.match(lines[i]):
+            run.append(lines[i])
+            i += 1
+        out += _collapse_run(run, cut=i == len(lines) and not text.endswith("\n"))
+    return "\n".join(out)
+
+
+def _collapse_run(run: list[str], *, cut: bool) -> list[str]:
+    items: list[tuple[str, str]] = []
+    indent = ""
+    for line in run:
+        match = _BULLET.match(line)
+        assert match is not None
+        indent = match["indent"]
+        label, sep, reason = match["body"].partition(": ")
+        items.append((label, reason if sep else ""))
+    cut_short = 0
+    if cut and items and not items[-1][1]:
+        items.pop()  # "- the arguments its signa": the message's limit ended it
+        cut_short = 1
+    groups: dict[str, list[str]] = {}
+    for label, reason in items:
+        groups.setdefault(reason, []).append(label)
+    if len(items) < 3 or all(len(labels) == 1 for labels in groups.values()) or "" in groups:
+        return run
+    out = []
+    for reason, labels in groups.items():
+        if len(labels) == 1:
+            out.append(f"{indent}- {labels[0]}: {reason}")
+            continue
+        every = "all " if len(groups) == 1 else ""
+        out.append(f"{indent}- {every}{len(labels)} ways tried: {reason}")
+        ways = "; ".join(labels)
+        if len(ways) > WAYS_SHOWN:
+            ways = ways[: WAYS_SHOWN - 3].rstrip() + "..."
+        out.append(f"{indent}  ({ways})")
+    if cut_short:
+        out.append(f"{indent}  (the message was cut short: more ways were tried)")
+    return out
+
+
 def blocks(text: str) -> list[Block]:
-    """``text`` split into text, mismatch-table, shape and forbidden-use blocks."""
-    text = clip(text, TEXT_LIMIT)
+    """``text`` split into text, mismatch-table, shape and forbidden-use blocks (a list of
+    repeated reasons said once: ``collapse_repeats``)."""
+    text = collapse_repeats(clip(text, TEXT_LIMIT))
     lines = text.splitlines()
     out: list[Block] = []
     plain: list[str] = []
@@ -344,6 +410,9 @@ class CheckView:
     blocks: tuple[Block, ...]
     evidence: tuple[EvidenceView, ...]
     duration: float | None
+    #: the earlier failed check whose message this one repeats word for word ("" if none)
+    same_as: str = ""
+    same_text: str = ""  #: that message's first line, for the one-line reminder
 
 
 FAILURE_NOTES = {
@@ -387,7 +456,7 @@ class StudentView:
     manual_pending: int
     parts: tuple[PartView, ...]
     summary: tuple[str, ...]  #: the result's output, one line each
-    fallbacks: tuple[str, ...]
+    fallbacks: tuple[Fallback, ...]
     figures: tuple[FigureView, ...]
     failed: tuple[CheckView, ...]
     passed: tuple[CheckView, ...]
@@ -435,6 +504,61 @@ def limits_text(limits: Mapping[str, Any]) -> str:
         else:
             shown.append(f"{label} {value}")
     return "; ".join(shown)
+
+
+def _say_once(failed: list[CheckView]) -> list[CheckView]:
+    """A failed check whose message is an earlier failed check's, word for word, says so in
+    one line (the blank template's sixteen "not implemented yet" become one)."""
+    first: dict[tuple[Block, ...], CheckView] = {}
+    out = []
+    for view in failed:
+        key = view.blocks
+        earlier = first.get(key) if key else None
+        if earlier is None:
+            if key:
+                first[key] = view
+            out.append(view)
+            continue
+        text = next((b.text for b in earlier.blocks if isinstance(b, TextBlock)), "")
+        lines = [x.strip() for x in text.splitlines() if x.strip()]
+        # "could not run ... in any of the accepted ways:" says little without its next line
+        line = (
+            " ".join(lines[:2]) if lines and lines[0].endswith(":") else lines[0] if lines else ""
+        )
+        same = line if len(line) <= 200 else line[:197] + "..."
+        out.append(replace(view, blocks=(), same_as=earlier.number, same_text=same))
+    return out
+
+
+#: The start of the note of a script loaded definitions-only, and how its items are joined.
+DEFINITIONS_ONLY = "Loaded definitions only; left unrun: "
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A rule the harness bent to grade the submission: a line, and its items when long."""
+
+    text: str
+    items: tuple[str, ...] = ()
+
+
+def fallback_view(line: str) -> Fallback:
+    """``Loaded definitions only; left unrun: line 14 ...; line 15 ...`` as a count and a
+    list of the statements left unrun."""
+    if line.startswith(DEFINITIONS_ONLY):
+        body = line[len(DEFINITIONS_ONLY) :]
+        items = [x.strip() for x in re.split(r"; (?=line \d+ |and \d+ more\.?$)", body)]
+        count = len([x for x in items if x.startswith("line ")])
+        more = next((x for x in items if x.startswith("and ")), "")
+        extra = re.match(r"and (\d+) more", more)
+        total = count + (int(extra.group(1)) if extra else 0)
+        return Fallback(
+            f"Loaded definitions only: {total} module-level statement"
+            f"{'s' if total != 1 else ''} left unrun (they would train or read files at "
+            "import)",
+            tuple(items),
+        )
+    return Fallback(line)
 
 
 def fallbacks(result: SubmissionResult) -> list[str]:
@@ -490,6 +614,7 @@ def student_view(
             duration=float(duration) if isinstance(duration, int | float) else None,
         )
         (checks_passed if passed else checks_failed).append(view)
+    checks_failed = _say_once(checks_failed)
 
     figures = []
     for fig_spec in plots.merge_series(series_entries):
@@ -538,9 +663,14 @@ def student_view(
         final_max=spec.max_score,
         manual_pending=sum(1 for m in manual if m.get("score") is None),
         parts=tuple(parts),
-        summary=tuple(line for line in result.output.splitlines() if line.strip())
+        # A fallback's line is shown once, among the fallbacks, not in the summary too.
+        summary=tuple(
+            line
+            for line in result.output.splitlines()
+            if line.strip() and not line.startswith("Loaded definitions")
+        )
         + ((late[0].upper() + late[1:] + ".",) if late else ()),
-        fallbacks=tuple(fallbacks(result)),
+        fallbacks=tuple(fallback_view(line) for line in fallbacks(result)),
         figures=tuple(figures),
         failed=tuple(checks_failed),
         passed=tuple(checks_passed),
@@ -704,7 +834,8 @@ def class_view(
         rows.append(
             Row(
                 student_id=r.student_id,
-                href=f"{r.student_id}/report.html" if r.student_id in reports else "",
+                # An id may hold spaces or letters of any script (Müller Jörg): quoted.
+                href=f"{quote(r.student_id)}/report.html" if r.student_id in reports else "",
                 status=str(r.status),
                 status_label="graded: 0"
                 if r.status is Status.GRADED and r.score == 0 and r.max_score > 0

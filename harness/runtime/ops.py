@@ -271,6 +271,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "cpu_only": cpu_only,
     "cuda_requests": cuda_requests,
     "run_script_spied": spy.run_script_spied,
+    "trained_models": spy.trained_models,
     "isinstance": is_instance,
     "signature": signature,
     "parameters": parameters,

@@ -99,6 +99,15 @@ def _is_module_in(folder: str, name: str) -> bool:
     )
 
 
+#: The modules the last spied script called itself (its models), for the grader to measure.
+TRAINED: list[Any] = []
+
+
+def trained_models() -> list[Any]:
+    """The models the last ``run_script_spied`` run called, as they are after it."""
+    return list(TRAINED)
+
+
 def run_script_spied(
     path: str, argv: list[str] | None = None, max_steps: int | None = None
 ) -> dict[str, Any]:
@@ -126,6 +135,7 @@ def run_script_spied(
     inside = [0]  # loss modules being called: their functional losses are theirs
     depth = [0]  # modules being called: a call at depth 0 is the script's own (its model)
     models: list[str] = []
+    TRAINED.clear()
 
     def on_pre_forward(module: Any, inputs: Any) -> None:
         is_loss = isinstance(module, torch.nn.modules.loss._Loss)
@@ -133,6 +143,8 @@ def run_script_spied(
             name = type(module).__name__
             if len(models) < 20 and (not models or models[-1] != name):
                 models.append(name)
+            if len(TRAINED) < 8 and not any(m is module for m in TRAINED):
+                TRAINED.append(module)
         depth[0] += 1
         if is_loss:
             inside[0] += 1

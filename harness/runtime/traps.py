@@ -17,6 +17,9 @@ grader reads ``report()`` and decides the penalty.
   object, across ``torch``, ``torch.nn`` and its submodules, ``torch.nn.functional``,
   ``torch._C._nn`` and ``torch._VF``.  (``torch._C._VariableFunctions`` is read-only:
   a student going there directly is left to static analysis.)
+* The dispatcher's operators (``torch.ops.aten.gru_cell``) are not wrapped: torch keys
+  its own tables by those objects (an optimiser's constructor fails without them), so
+  static analysis, which reads them as the functions they run, judges them alone.
 * A namespace (``"torch._VF.*"``, or a module named on its own) records every
   attribute the student's code reads from it; torch's own reads are not recorded.
 * Only the outermost forbidden API of a call is recorded: ``nn.GRU.forward`` calls
@@ -294,46 +297,6 @@ def _trap_function(function: Any, api: str, parent: Any, name: str) -> None:
                 _set(parent, name, wrapper)
         except (AttributeError, TypeError):
             pass
-    _trap_operator(name, api)
-
-
-def _trap_operator(name: str, api: str) -> None:
-    """The dispatcher's operator of the same name (``torch.ops.aten.lstm_cell``, any
-    overload) runs the same kernel by another road: trap it too."""
-    torch = sys.modules.get("torch")
-    try:
-        aten = torch.ops.aten if torch is not None else None
-        packet = getattr(aten, name, None) if aten is not None else None
-    except Exception:  # torch without a dispatcher namespace: nothing to trap
-        return
-    if packet is None or _is_trap(packet):
-        return
-    _set(aten, name, _TrappedOperator(packet, api))
-
-
-class _TrappedOperator:
-    """``torch.ops.aten.X`` and its overloads (``.default``), each call recorded."""
-
-    def __init__(self, packet: Any, api: str) -> None:
-        self._packet = packet
-        self._api = api
-        setattr(self, _MARK, api)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # As _wrap's own wrapper does, but recorded from here: the walk to the student's
-        # frame stops at the runtime's frames, so it must start at the caller.
-        depth = _active()
-        if not depth:
-            _record(self._api, "call", sys._getframe(1))
-        _local.depth = depth + 1
-        try:
-            return self._packet(*args, **kwargs)
-        finally:
-            _local.depth = depth
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._packet, name)
-        return _wrap(value, self._api, "call") if callable(value) else value
 
 
 def _trap_namespace(module: types.ModuleType, namespace: str) -> None:

@@ -162,6 +162,32 @@ def lstm_step(x, h, c, W, U, b):
 """,
     ),
     Case(
+        "lstm-fused-kernel",
+        "assignment",
+        "the fused kernel under its other names: `torch.lstm_cell`, and the dispatcher's "
+        "`torch.ops.aten.lstm_cell.default`",
+        CAUGHT,
+        body=r"""
+import torch
+
+
+def lstm_step(x, h, c, W, U, b):
+    zero = torch.zeros_like(b)
+    if x.shape[0] % 2:
+        return tuple(torch.lstm_cell(x, (h, c), W.T, U.T, b, zero))
+    return tuple(torch.ops.aten.lstm_cell.default(x, [h, c], W.T, U.T, b, zero))
+""",
+    ),
+    Case(
+        "lstm-helper-elsewhere",
+        "assignment",
+        "torch's own cell built in a helper module in another folder (`utils/cells.py`), "
+        "imported by the step's file",
+        CAUGHT,
+        body="import torch\n\nfrom utils.cells import Cell\n" + WITH_CELL,
+        extra={"utils/cells.py": "cells-helper"},
+    ),
+    Case(
         "lstm-patch-torch",
         "escapes",
         "patching `torch.allclose`, `torch.equal`, `torch.testing.assert_close` and "
@@ -213,4 +239,7 @@ def lstm_step(x, h, c, W, U, b):
 LSTM_CASES = [dataclasses.replace(c, assignment="tiny-lstm") for c in _CASES]
 
 #: Extra files some cases carry, built when the ZIP is made.
-EXTRA_BUILDERS = {"copied-rnn-module": _copied_rnn_module}
+EXTRA_BUILDERS = {
+    "copied-rnn-module": _copied_rnn_module,
+    "cells-helper": lambda t: "from torch import nn\n\nCell = nn.LSTMCell\n",
+}

@@ -54,8 +54,8 @@ _STATIC_OBJECT_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str
     ),
     # torch.nn.functional.linear and friends are torch._C._nn's builtins
     (re.compile(r"torch\._C\._nn\.([a-z]\w*)"), lambda m: f"torch.nn.functional.{m[1]}"),
-    # The dispatcher's operators run the same kernels: torch.ops.aten.lstm_cell (any
-    # overload: .default) is torch.lstm_cell, torch.ops.aten.linear is F.linear.
+    # The dispatcher's operators run the same kernels: torch.ops.aten.gru_cell (any
+    # overload: .default) is torch.gru_cell, torch.ops.aten.linear is F.linear.
     (re.compile(r"torch\.ops\.aten\.([a-z]\w*)"), lambda m: _aten_function(m[1])),
 )
 #: aten operators whose Python function lives in torch.nn.functional, not torch

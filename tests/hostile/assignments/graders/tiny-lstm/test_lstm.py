@@ -54,7 +54,7 @@ def test_no_forbidden_api(forbidden, spec, submission, evidence):
     if forbidden:
         fail(f"{spec.settings['forbidden_message']}; found:\n{forbidden}")
     # What neither static analysis nor the traps can settle goes to a TA, as in the
-    # course graders (harness.checks.palindrome_grading.flag_dynamic_access).
+    # course graders (graders/_shared/palindrome.py: flag_dynamic_access).
     files = {
         p.relative_to(submission.root).as_posix(): p.read_text(errors="replace")
         for p in submission.python_files()

@@ -1,19 +1,15 @@
-"""Differential checks of numpy recurrent layers (RNN, LSTM, GRU) with forward and backward
-passes, as recurrent-layers-lm's Part 1 asks (graders/recurrent-layers-lm/test_*_layer.py).
+"""What the layer checks of Part 1 compute (test_rnn_layer.py, test_lstm_layer.py,
+test_gru_layer.py): seeded cases, the reference's and the student's layers holding them,
+the comparison of their values, the hand-out's equations recomputed with one common
+mistake each (to name the mistake a student's numbers show), and a directional
+gradient check.
 
-Each layer is graded on its own, in four steps that follow the template's methods:
-``forward_step`` and ``forward`` against the reference's values, ``backward_step`` and
-``backward`` against the reference's gradients (the student's own cache carries the
-student's forward into the backward), and a gradient check of the student's
-``backward`` against centred differences of the student's own ``forward``, so that a
-backward pass consistent with a faulty forward keeps that check.
-
-The same seeded case goes to the reference (here, on the trusted side) and to the
-student's layer (in the sandbox). When values differ, the equations are recomputed
-with one common mistake each (``mistakes``, below); the mistake that reproduces the
-student's numbers is named in the message. Everything that comes back from the student
-process is untrusted data: a value of the wrong type or shape fails the check with a
-message, never the grader.
+A layer is what ``[settings.layers.<key>]`` of assignment.toml says the hand-out asks
+for: its class, its weights, the order of its gate blocks and its equation. The same
+seeded case goes to the reference (here, on the trusted side) and to the student's
+layer (in the sandbox). Everything that comes back from the student process is
+untrusted data: a value of the wrong type or shape fails the check with a message,
+never the grader.
 """
 
 from __future__ import annotations
@@ -29,13 +25,19 @@ from harness.checks import Remote, StudentError, describe_mismatch, fail, studen
 
 @dataclass(frozen=True)
 class LayerKind:
-    """What the template fixes for one layer class."""
+    """What the hand-out fixes for one layer class ([settings.layers.<key>])."""
 
-    key: str  #: "rnn", "lstm", "gru"
+    key: str  #: "rnn", "lstm", "gru": which equations
     cls: str  #: the class name in recurrent_layers.py
     params: tuple[str, ...]  #: weight attributes, as in param_names
-    gates: int  #: columns of Wx per hidden unit (1, 4 or 2)
+    order: str  #: the gates' letters in the order of the column blocks ("ifog", "zr"; "")
+    names: dict[str, str]  #: a gate's letter -> how the messages name it
     equation: str
+
+    @property
+    def gates(self) -> int:
+        """Columns of Wx per hidden unit (1, 4 or 2)."""
+        return len(self.order) or 1
 
     @property
     def has_cell(self) -> bool:
@@ -61,28 +63,24 @@ class LayerKind:
         return shapes
 
 
-KINDS = {
-    "rnn": LayerKind(
-        "rnn", "RNNLayer", ("Wx", "Wh", "b"), 1, "h(t) = tanh(b + W_h h(t-1) + W_x x(t))"
-    ),
-    "lstm": LayerKind(
-        "lstm",
-        "LSTMLayer",
-        ("Wx", "Wh", "b"),
-        4,
-        "a = b + W_h h(t-1) + W_x x(t) = [a_i, a_f, a_o, a_g]; i, f, o = sigma(a_i, a_f, a_o), "
-        "g = tanh(a_g); c(t) = f * c(t-1) + i * g; h(t) = o * tanh(c(t))",
-    ),
-    "gru": LayerKind(
-        "gru",
-        "GRULayer",
-        ("Wx", "Wh", "b", "Wxi", "Whi", "bi"),
-        2,
-        "a = b + W_h h(t-1) + W_x x(t) = [a_z, a_r]; update = sigma(a_z), reset = sigma(a_r); "
-        "h_candidate = tanh(bi + W_hi (reset * h(t-1)) + W_xi x(t)); "
-        "h(t) = update * h(t-1) + (1 - update) * h_candidate",
-    ),
-}
+#: The letters of each layer's gates: the symbols of its equations (a = [a_i, a_f, ...]).
+GATE_LETTERS = {"rnn": "", "lstm": "fgio", "gru": "rz"}
+
+
+def layer_kind(key: str, settings: dict[str, Any]) -> LayerKind:
+    """The layer ``key`` as ``[settings.layers.<key>]`` describes it."""
+    table = settings["layers"][key]
+    order = "".join(table.get("gates", ()))
+    if "".join(sorted(order)) != GATE_LETTERS[key]:
+        raise ValueError(f"[settings.layers.{key}] gates must order {GATE_LETTERS[key]!r}")
+    return LayerKind(
+        key=key,
+        cls=table["class"],
+        params=tuple(table["weights"]),
+        order=order,
+        names=dict(table.get("gate_names", {})),
+        equation=table["equation"],
+    )
 
 
 @dataclass(frozen=True)
@@ -127,49 +125,103 @@ def make_case(kind: LayerKind, settings: dict[str, Any], seed: int) -> Case:
     )
 
 
-# ---------------------------------------------------------------------------- the reference
+# ---------------------------------------------------------------------------- the layers
 
 
-def reference_layer(module: Any, kind: LayerKind, case: Case) -> Any:
-    D, H = case.x_step.shape[1], case.prev_h.shape[1]
-    layer = getattr(module, kind.cls)(D, H)
-    for name, value in case.weights.items():
-        setattr(layer, name, value.copy())
-    return layer
+@dataclass(frozen=True)
+class LayerUnderTest:
+    """One layer class of the student's recurrent_layers.py beside the reference's: fresh
+    layers of both holding a seeded case's weights, and calls into the student's."""
 
+    kind: LayerKind
+    student: Any  #: the StudentSession
+    module: Remote  #: the student's recurrent_layers module
+    reference_module: Any
+    settings: dict[str, Any]
+    seed: int
 
-# ---------------------------------------------------------------------------- the student
+    @property
+    def name(self) -> str:
+        return self.kind.cls
 
+    @property
+    def tol(self) -> dict[str, float]:
+        return {"atol": self.settings["layer_atol"], "rtol": self.settings["layer_rtol"]}
 
-def student_layer(student, module: Remote, kind: LayerKind, case: Case) -> Remote:
-    """A fresh student layer holding the case's weights."""
-    D, H = case.x_step.shape[1], case.prev_h.shape[1]
-    if kind.cls not in student.op("dir", module):
-        fail(f"recurrent_layers.py defines no class {kind.cls}")
-    try:
-        layer = student.call(
-            getattr(module, kind.cls), D, H, want="handle", during=f"building {kind.cls}({D}, {H})"
+    def case(self) -> Case:
+        return make_case(self.kind, self.settings, self.seed)
+
+    def reference(self, case: Case) -> Any:
+        """The reference's layer (trusted side) holding the case's weights."""
+        D, H = case.x_step.shape[1], case.prev_h.shape[1]
+        layer = getattr(self.reference_module, self.kind.cls)(D, H)
+        for name, value in case.weights.items():
+            setattr(layer, name, value.copy())
+        return layer
+
+    def layer(self, case: Case) -> Remote:
+        """A fresh student layer holding the case's weights."""
+        D, H = case.x_step.shape[1], case.prev_h.shape[1]
+        cls = self.kind.cls
+        if cls not in self.student.op("dir", self.module):
+            fail(f"recurrent_layers.py defines no class {cls}")
+        try:
+            layer = self.student.call(
+                getattr(self.module, cls), D, H, want="handle", during=f"building {cls}({D}, {H})"
+            )
+            self.weight_setter(layer)(case.weights)
+        except StudentError as exc:
+            fail(exc.summary())
+        return layer
+
+    def weight_setter(self, layer: Remote) -> Callable[[dict[str, np.ndarray]], None]:
+        """Set several weights of ``layer`` in one round trip (``vars(layer).update``)."""
+        update = self.student.import_module("builtins").vars(layer).update
+
+        def setter(weights: dict[str, np.ndarray]) -> None:
+            self.student.call(
+                update, {k: v.copy() for k, v in weights.items()}, during="setting the weights"
+            )
+
+        return setter
+
+    def call(self, layer: Remote, method: str, *args: Any) -> Any:
+        """``layer.method(*args)`` as data; the student's exception fails the check."""
+        shapes = ", ".join(str(a.shape) if hasattr(a, "shape") else "cache" for a in args)
+        return student_call(
+            self.student,
+            getattr(layer, method),
+            *args,
+            during=f"calling {self.kind.cls}.{method} with arrays of shapes {shapes}",
         )
-        set_weights(student, layer, case.weights)
-    except StudentError as exc:
-        fail(exc.summary())
-    return layer
 
+    def returned(self, layer: Remote, method: str, names: Sequence[str], *args: Any) -> dict:
+        """What ``layer.method(*args)`` returns, as {name: value}, checked for its length."""
+        return unpack(self.call(layer, method, *args), names, f"{self.kind.cls}.{method}")
 
-def weight_setter(student, layer: Remote) -> Callable[[dict[str, np.ndarray]], None]:
-    """Set several weights of ``layer`` in one round trip (``vars(layer).update``)."""
-    update = student.import_module("builtins").vars(layer).update
-
-    def setter(weights: dict[str, np.ndarray]) -> None:
-        student.call(
-            update, {k: v.copy() for k, v in weights.items()}, during="setting the weights"
+    def stored_gradients(self, layer: Remote) -> dict[str, Any]:
+        """``layer.grad`` as a dict, every key the template names present."""
+        cls, keys = self.kind.cls, self.kind.grad_keys
+        grads = student_call(
+            self.student,
+            self.student.import_module("builtins").getattr,
+            layer,
+            "grad",
+            during=f"reading {cls}.grad",
         )
+        if not isinstance(grads, dict):
+            fail(f"{cls}.grad must be a dict of gradients; it is a {type(grads).__name__}")
+        missing = [k for k in keys if k not in grads]
+        if missing:
+            fail(
+                f"{cls}.grad lacks the key(s) {', '.join(map(repr, missing))}: backward must "
+                f"store {', '.join(map(repr, keys))} (it has "
+                f"{', '.join(map(repr, sorted(map(str, grads)))) or 'none'})"
+            )
+        return grads
 
-    return setter
 
-
-def set_weights(student, layer: Remote, weights: dict[str, np.ndarray]) -> None:
-    weight_setter(student, layer)(weights)
+# ---------------------------------------------------------------------------- comparisons
 
 
 def unpack(value: Any, names: Sequence[str], what: str) -> dict[str, Any]:
@@ -227,9 +279,30 @@ def as_array(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def report(problems: list[str], hint: str = "") -> None:
-    if problems:
-        fail("\n".join(problems) + (f"\n{hint}" if hint else ""))
+def with_hint(problems: list[str], hint: str = "") -> str:
+    """The check's message: one line per problem, then the hint."""
+    return "\n".join(problems) + (f"\n{hint}" if hint else "")
+
+
+#: The hints of test_backward and test_gradient_check, the same for every layer.
+BPTT_HINT = (
+    "backward(dh) runs t = T..1; at each step the gradient from above is dh[:, t] plus "
+    "the dprev_h of step t+1 (LSTM: and dprev_c), and the weight gradients are summed "
+    "over time."
+)
+GRADIENT_CHECK_HINT = (
+    "The loss is sum(forward(x, h0) * dh) with dh fixed; backward(dh) must give its "
+    "gradients. (forward must read the weights from self.Wx, ... at every call.)"
+)
+FORWARD_STEP_FIRST = (
+    "(Your forward_step's values are wrong too: the gradients follow from it, so fix "
+    "forward_step first.)"
+)
+
+
+def mistake_or(why: str, otherwise: str) -> str:
+    """The hint after a mismatch: the mistake the numbers show, if one does."""
+    return f"Your numbers show this: {why}." if why else otherwise
 
 
 # ---------------------------------------------------------------------------- gradient check
@@ -294,7 +367,7 @@ class Mistake:
     """One fault in the equations, as a student would make it, and how to say it."""
 
     says: str
-    order: str = ""  # LSTM: the gates the column blocks are read as ("fiog"); GRU: "zr"/"rz"
+    order: str = ""  # the gates the column blocks are read as (LSTM "fiog", GRU "rz")
     acts: tuple[tuple[str, str], ...] = ()  # (gate, non-linearity) replacing the equation's
     options: frozenset[str] = frozenset()  # named faults, see step()
 
@@ -318,14 +391,14 @@ def step(
         return mistake.act("h", "tanh")(a), None
     blocks = [a[:, k * H : (k + 1) * H] for k in range(kind.gates)]
     if kind.key == "lstm":
-        order = mistake.order or "ifog"
+        order = mistake.order or kind.order
         pre = dict(zip(order, blocks, strict=True))
         i, f, o = (mistake.act(g, "sigmoid")(pre[g]) for g in "ifo")
         g = mistake.act("g", "tanh")(pre["g"])
         c_next = i * g if "cell-not-carried" in faults else f * c + i * g
         squash = (lambda v: v) if "no-tanh-on-c" in faults else np.tanh
         return o * squash(c_next), c_next
-    order = mistake.order or "zr"
+    order = mistake.order or kind.order
     pre = dict(zip(order, blocks, strict=True))
     z, r = (mistake.act(g, "sigmoid")(pre[g]) for g in "zr")
     if "reset-after" in faults:
@@ -369,20 +442,17 @@ def mistakes(kind: LayerKind) -> list[Mistake]:
             Mistake("h(t) uses a ReLU where the equation has a tanh", acts=(("h", "relu"),)),
         ]
     elif kind.key == "lstm":
-        names = {
-            "i": "input gate i",
-            "f": "forget gate f",
-            "o": "output gate o",
-            "g": "candidate g",
-        }
+        names, right = kind.names, kind.order
+        blocks = ", ".join(
+            f"{_columns(k)}{' are' if k == 0 else ''} {g}" for k, g in enumerate(right)
+        )
         found += [
             Mistake(
                 f"the gates are read from the column blocks of Wx, Wh and b in the order "
-                f"{', '.join(order)}; the template fixes i, f, o, g (columns 0:H are i, H:2H f, "
-                "2H:3H o, 3H:4H g)",
+                f"{', '.join(order)}; the template fixes {', '.join(right)} (columns {blocks})",
                 order="".join(order),
             )
-            for order in _permutations("ifog")
+            for order in _permutations(right)
         ]
         found += [
             Mistake(
@@ -392,7 +462,7 @@ def mistakes(kind: LayerKind) -> list[Mistake]:
         ]
         found += [
             Mistake(
-                "the candidate g uses a sigmoid where the equation has tanh",
+                f"the {names['g']} uses a sigmoid where the equation has tanh",
                 acts=(("g", "sigmoid"),),
             ),
             Mistake(
@@ -405,6 +475,8 @@ def mistakes(kind: LayerKind) -> list[Mistake]:
             ),
         ]
     else:
+        names, right = kind.names, kind.order
+        wrong = right[::-1]
         found += [
             Mistake(
                 "the update convention is flipped: you compute (1 - update) * h(t-1) + update * "
@@ -413,9 +485,10 @@ def mistakes(kind: LayerKind) -> list[Mistake]:
                 options=frozenset({"update-flipped"}),
             ),
             Mistake(
-                "the gates are read in the order reset, update; the template puts the update gate "
-                "in columns 0:H and the reset gate in H:2H",
-                order="rz",
+                f"the gates are read in the order {names[wrong[0]]}, {names[wrong[1]]}; the "
+                f"template puts the {names[right[0]]} gate in columns 0:H and the "
+                f"{names[right[1]]} gate in H:2H",
+                order=wrong,
             ),
             Mistake(
                 "the reset gate multiplies W_hi h(t-1) (PyTorch's nn.GRU form); the hand-out's is "
@@ -441,6 +514,12 @@ def mistakes(kind: LayerKind) -> list[Mistake]:
             )
         )
     return found
+
+
+def _columns(k: int) -> str:
+    """The columns of the k-th gate block: 0:H, H:2H, 2H:3H, ..."""
+    start = "0" if k == 0 else "H" if k == 1 else f"{k}H"
+    return f"{start}:{'H' if k == 0 else f'{k + 1}H'}"
 
 
 def _permutations(letters: str) -> list[tuple[str, ...]]:
@@ -479,190 +558,3 @@ def _same(expected: np.ndarray, got: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return out.shape == expected.shape and bool(np.allclose(out, expected, rtol=1e-6, atol=1e-9))
-
-
-# ---------------------------------------------------------------------------- the checks
-
-
-@dataclass(frozen=True)
-class Grading:
-    """What every check of one layer needs: the student's module, the reference's, the
-    settings of assignment.toml and the seed."""
-
-    student: Any
-    module: Remote
-    reference: Any
-    kind: LayerKind
-    settings: dict[str, Any]
-    seed: int
-
-    @property
-    def tol(self) -> dict[str, float]:
-        return {"atol": self.settings["layer_atol"], "rtol": self.settings["layer_rtol"]}
-
-    def case(self) -> Case:
-        return make_case(self.kind, self.settings, self.seed)
-
-    def layers(self, case: Case) -> tuple[Any, Remote]:
-        return (
-            reference_layer(self.reference, self.kind, case),
-            student_layer(self.student, self.module, self.kind, case),
-        )
-
-    def call(self, layer: Remote, method: str, *args: Any) -> Any:
-        shapes = ", ".join(str(a.shape) if hasattr(a, "shape") else "cache" for a in args)
-        return student_call(
-            self.student,
-            getattr(layer, method),
-            *args,
-            during=f"calling {self.kind.cls}.{method} with arrays of shapes {shapes}",
-        )
-
-
-def check_forward_step(g: Grading) -> None:
-    kind, case = g.kind, g.case()
-    ref, layer = g.layers(case)
-    inputs = case.step_inputs(kind)
-    expected = dict(zip(kind.step_outputs, ref.forward_step(*inputs), strict=True))
-    got = unpack(
-        g.call(layer, "forward_step", *inputs), kind.step_outputs, f"{kind.cls}.forward_step"
-    )
-    names = [n for n in kind.step_outputs if n != "cache"]
-    problems = compare(expected, got, names, g.tol, what=f"{kind.cls}.forward_step")
-    if problems:
-        why = explain_step(kind, case, got)
-        report(
-            problems,
-            f"Your numbers show this: {why}." if why else f"The equation: {kind.equation}.",
-        )
-
-
-def check_forward(g: Grading) -> None:
-    kind, case = g.kind, g.case()
-    ref, layer = g.layers(case)
-    expected = ref.forward(case.x, case.h0)
-    got = g.call(layer, "forward", case.x, case.h0)
-    problem = describe_mismatch(expected, got, what=f"{kind.cls}.forward(x, h0)", **g.tol)
-    if problem:
-        why = explain_forward(kind, case, got)
-        start = "h(0) = h0 and c(0) = 0" if kind.has_cell else "h(0) = h0"
-        hint = (
-            f"Your numbers show this: {why}."
-            if why
-            else f"forward must start from {start} and return h(1), ..., h(T) as (N, T, H)."
-        )
-        report([problem], hint)
-
-
-def check_backward_step(g: Grading) -> None:
-    kind, case = g.kind, g.case()
-    ref, layer = g.layers(case)
-    inputs = case.step_inputs(kind)
-    dnext = (case.dnext_h, case.dnext_c) if kind.has_cell else (case.dnext_h,)
-    *ref_out, ref_cache = ref.forward_step(*inputs)
-    expected = dict(zip(kind.step_grads, ref.backward_step(*dnext, ref_cache), strict=True))
-    step_out = unpack(
-        g.call(layer, "forward_step", *inputs), kind.step_outputs, f"{kind.cls}.forward_step"
-    )
-    got = unpack(
-        g.call(layer, "backward_step", *dnext, step_out["cache"]),
-        kind.step_grads,
-        f"{kind.cls}.backward_step",
-    )
-    problems = compare(expected, got, kind.step_grads, g.tol, what=f"{kind.cls}.backward_step")
-    if problems:
-        forward_ok = not describe_mismatch(ref_out[0], step_out["next_h"], what="", **g.tol)
-        hint = (
-            "(Your forward_step's values are wrong too: the gradients follow from it, so fix "
-            "forward_step first.)"
-            if not forward_ok
-            else f"Back-propagate through: {kind.equation}."
-        )
-        report(problems, hint)
-
-
-def check_backward(g: Grading) -> None:
-    kind, case = g.kind, g.case()
-    ref, layer = g.layers(case)
-    ref.forward(case.x, case.h0)
-    ref.backward(case.dh)
-    expected = dict(ref.grad)  # dx, dh0 and every weight's gradient
-    g.call(layer, "forward", case.x, case.h0)
-    returned = g.call(layer, "backward", case.dh)
-    # The hand-out's backward "calculates gradients and saves them to the dictionary
-    # self.grad": that is what is checked. Returning nothing, self.grad or (dx, dh0) are
-    # all fine; (dx, dh0), where returned, must be right too.
-    stored = stored_gradients(g, layer)
-    problems = compare(expected, stored, kind.grad_keys, g.tol, what=f"{kind.cls}.grad")
-    if isinstance(returned, tuple | list) and len(returned) == 2:
-        problems += compare(
-            expected,
-            dict(zip(("dx", "dh0"), returned, strict=True)),
-            ("dx", "dh0"),
-            g.tol,
-            what=f"{kind.cls}.backward returned",
-        )
-    if problems:
-        hint = (
-            "backward(dh) runs t = T..1; at each step the gradient from above is dh[:, t] plus "
-            "the dprev_h of step t+1 (LSTM: and dprev_c), and the weight gradients are summed "
-            "over time."
-        )
-        report(problems, hint)
-
-
-def stored_gradients(g: Grading, layer: Remote) -> dict[str, Any]:
-    """``layer.grad`` as a dict, every key the template names present."""
-    grads = student_call(
-        g.student,
-        g.student.import_module("builtins").getattr,
-        layer,
-        "grad",
-        during=f"reading {g.kind.cls}.grad",
-    )
-    if not isinstance(grads, dict):
-        fail(f"{g.kind.cls}.grad must be a dict of gradients; it is a {type(grads).__name__}")
-    missing = [k for k in g.kind.grad_keys if k not in grads]
-    if missing:
-        fail(
-            f"{g.kind.cls}.grad lacks the key(s) {', '.join(map(repr, missing))}: backward must "
-            f"store {', '.join(map(repr, g.kind.grad_keys))} (it has "
-            f"{', '.join(map(repr, sorted(map(str, grads)))) or 'none'})"
-        )
-    return grads
-
-
-def check_gradient_check(g: Grading) -> None:
-    kind, case = g.kind, g.case()
-    layer = student_layer(g.student, g.module, kind, case)
-    setter = weight_setter(g.student, layer)
-    g.call(layer, "forward", case.x, case.h0)
-    g.call(layer, "backward", case.dh)
-    grads = stored_gradients(g, layer)
-    point = {**case.weights, "x": case.x, "h0": case.h0}
-    analytic = {
-        name: as_array(grads["d" + name], value.shape, f"{kind.cls}.grad['d{name}']")
-        for name, value in point.items()
-    }
-
-    def loss(p: dict[str, np.ndarray]) -> float:
-        setter({k: p[k] for k in kind.params})
-        out = as_array(
-            g.call(layer, "forward", p["x"], p["h0"]), case.dh.shape, f"{kind.cls}.forward(x, h0)"
-        )
-        return float(np.sum(out * case.dh))
-
-    problems = directional_check(
-        loss,
-        point,
-        analytic,
-        directions=g.settings["directions"],
-        step=g.settings["gradcheck_step"],
-        rtol=g.settings["gradcheck_rtol"],
-        seed=g.seed,
-    )
-    report(
-        problems,
-        "The loss is sum(forward(x, h0) * dh) with dh fixed; backward(dh) must give its "
-        "gradients. (forward must read the weights from self.Wx, ... at every call.)",
-    )
