@@ -4,6 +4,12 @@ Each step may refuse the submission with a ``SubmissionError``; that becomes a
 "not graded" result with the step's message.  The checks themselves run in a
 separate trusted worker process (``harness.checks.worker``), which in turn drives
 the sandboxed student process, so a crash anywhere below stays below.
+
+Both processes are forked from zygotes that imported torch once per batch (``Zygotes``):
+the worker from the trusted fork server, the student process (bubblewrap, as root) from
+the student zygote (``harness.sandbox.zygote``).  ``RNN_GRADER_ZYGOTE=off`` starts each
+from nothing instead, as before; so does a zygote that cannot start.  A pipeline that has
+graded should be closed (``close``, or ``with``), which stops its zygotes.
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .checks.plugin import GRADER_ERROR
 from .checks.worker import WorkerRequest
-from .errors import LayoutError, SubmissionError
+from .errors import LayoutError, SandboxError, SubmissionError
 from .intake import ExtractionLimits, extract_zip
 from .layout import describe_problems, locate, materialize
 from .results import (
@@ -33,6 +42,9 @@ from .results import (
     SubmissionResult,
     leaderboard_entries,
 )
+from .runtime import zygote as protocol
+from .sandbox import choose
+from .sandbox.zygote import ForkServer, student_zygote
 from .session import WALL_FACTOR
 from .spec import AssignmentSpec, Limits
 from .store import read_json, write_bytes_atomic
@@ -40,6 +52,9 @@ from .text import printable_bytes
 
 #: Seconds the worker may take beyond the submission's own limit (imports, pytest).
 WORKER_GRACE = 120.0
+#: The environment variable that turns the zygotes off ("off", "0", "no" or "false").
+ZYGOTE_SWITCH = "RNN_GRADER_ZYGOTE"
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -83,20 +98,125 @@ def _set_parent_death_signal() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
+def zygotes_enabled() -> bool:
+    """Whether pipelines fork their processes from zygotes (``RNN_GRADER_ZYGOTE``)."""
+    value = os.environ.get(ZYGOTE_SWITCH, "on").strip().lower()
+    return value not in ("0", "off", "no", "false")
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of the trusted worker (and of its fork server)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(PROJECT) + os.pathsep + env.get("PYTHONPATH", "")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = "1"
+    return env
+
+
+class Zygotes:
+    """A batch's fork servers, started together on first use and stopped by ``close``:
+    the trusted one (every backend), and the student zygote (bubblewrap, as root)."""
+
+    def __init__(self, options: Options) -> None:
+        self._options = options
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = False
+        self._folder: Path | None = None
+        self.trusted: ForkServer | None = None
+        self.student: ForkServer | None = None
+        #: why a zygote is not used (for benchmarks and logs)
+        self.problems: list[str] = []
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started or self._closed:
+                return
+            self._started = True
+            self._folder = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
+            servers = [
+                ForkServer(
+                    [sys.executable, "-m", "harness.checks.worker", "--serve"],
+                    folder=self._folder / "trusted",
+                    env=worker_env(),
+                    cwd=PROJECT,
+                    new_session=False,
+                )
+            ]
+            options = self._options
+            if not options.gpus and choose(options.sandbox) == "bwrap":
+                from .sandbox.zygote import available
+
+                reason = available()
+                if reason is None:
+                    servers.append(student_zygote(self._folder / "student", seed=options.seed))
+                else:
+                    self.problems.append(f"student processes start from nothing: {reason}")
+            for server in servers:
+                try:
+                    server.launch()
+                except SandboxError as exc:
+                    self.problems.append(str(exc))
+            for server in servers:
+                try:
+                    server.wait_ready()
+                except SandboxError as exc:
+                    self.problems.append(str(exc))
+                    continue
+                if server is servers[0]:
+                    self.trusted = server
+                else:
+                    self.student = server
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for server in (self.trusted, self.student):
+                if server is not None:
+                    server.close()
+            self.trusted = self.student = None
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+                self._folder = None
+
+
 class Pipeline:
     """Grades submissions of one assignment; one instance is shared by all job threads."""
 
-    def __init__(self, *, spec: AssignmentSpec, out: Path, options: Options) -> None:
+    def __init__(
+        self, *, spec: AssignmentSpec, out: Path, options: Options, zygotes: bool | None = None
+    ) -> None:
+        """``zygotes``: fork the processes from zygotes (None: unless ``RNN_GRADER_ZYGOTE``
+        says off)."""
         self.spec = spec
         self.out = out
         self.options = options
-        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._procs: dict[int, subprocess.Popen[bytes] | int] = {}
+        wanted = zygotes_enabled() if zygotes is None else zygotes
+        self.zygotes = Zygotes(options) if wanted else None
+        if self.zygotes is not None:
+            # A pipeline nobody closed stops its zygotes when it is collected.
+            self._finalizer = weakref.finalize(self, self.zygotes.close)
+
+    def close(self) -> None:
+        """Stop the zygotes (a pipeline may still grade afterwards, the old way)."""
+        if self.zygotes is not None:
+            self.zygotes.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def cancel(self) -> None:
         """Stop every running worker (they tear their sandboxes down on SIGTERM)."""
         for proc in list(self._procs.values()):
             with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
+                if isinstance(proc, int):
+                    os.kill(proc, signal.SIGTERM)
+                else:
+                    proc.send_signal(signal.SIGTERM)
 
     def grade(
         self,
@@ -157,6 +277,13 @@ class Pipeline:
         evidence_dir = dest / "evidence"
         shutil.rmtree(evidence_dir, ignore_errors=True)
         result_path = work / "worker-result.json"
+        if self.zygotes is not None:
+            self.zygotes.start()
+        student_zygote_address = (
+            str(self.zygotes.student.address)
+            if self.zygotes is not None and self.zygotes.student is not None
+            else ""
+        )
         request = WorkerRequest(
             student_id=student_id,
             assignment_root=str(spec.root),
@@ -172,6 +299,7 @@ class Pipeline:
             result_path=str(result_path),
             evidence_dir=str(evidence_dir),
             data={},
+            zygote=student_zygote_address,
         )
         request_path = work / "worker-request.json"
         request.dump(request_path)
@@ -217,24 +345,29 @@ class Pipeline:
         return result.replace(timings=timings)
 
     def _run_worker(self, request_path: Path, log_path: Path, slot: int) -> int | None:
-        env = dict(os.environ)
-        project = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = project + os.pathsep + env.get("PYTHONPATH", "")
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            env[var] = "1"
+        limit = self.options.limits.timeout * WALL_FACTOR + WORKER_GRACE
+        server = self.zygotes.trusted if self.zygotes is not None else None
+        if server is not None:
+            try:
+                conn = server.connect()
+            except OSError:
+                conn = None  # the fork server is gone: start the worker from nothing
+            if conn is not None:
+                with conn:
+                    return self._run_forked(conn, request_path, log_path, slot, limit)
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "harness.checks.worker", str(request_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env=worker_env(),
                 preexec_fn=_set_parent_death_signal,
-                cwd=project,
+                cwd=PROJECT,
             )
             self._procs[slot] = proc
             try:
-                return proc.wait(timeout=self.options.limits.timeout * WALL_FACTOR + WORKER_GRACE)
+                return proc.wait(timeout=limit)
             except subprocess.TimeoutExpired:
                 proc.terminate()
                 try:
@@ -244,6 +377,37 @@ class Pipeline:
                     return proc.wait()
             finally:
                 self._procs.pop(slot, None)
+
+    def _run_forked(
+        self, conn: Any, request_path: Path, log_path: Path, slot: int, limit: float
+    ) -> int | None:
+        """The worker, forked by the trusted fork server (``harness.checks.worker.serve``)."""
+        protocol.send(conn, {"request": str(request_path), "log": str(log_path)})
+        try:
+            started, _ = protocol.receive(conn, timeout=60.0)
+        except TimeoutError:
+            started = None
+        pid = started.get("pid") if started else None
+        if type(pid) is not int:
+            log_path.write_text(f"the trusted fork server could not start a worker: {started}\n")
+            return None
+        self._procs[slot] = pid
+        try:
+            deadline = time.monotonic() + limit
+            for signum, grace in ((0, 0.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, 60.0)):
+                if signum:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signum)
+                    deadline = time.monotonic() + grace
+                try:
+                    ended, _ = protocol.receive(conn, timeout=max(deadline - time.monotonic(), 0))
+                except TimeoutError:
+                    continue
+                status = ended.get("exit") if ended else None
+                return os.waitstatus_to_exitcode(status) if type(status) is int else None
+            return None
+        finally:
+            self._procs.pop(slot, None)
 
 
 def _check_name(key: str, nodeid: str, title: str) -> str:

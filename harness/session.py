@@ -327,8 +327,10 @@ class StudentSession:
             raise
         listener.settimeout(0.2)
         waited_until = time.monotonic() + min(STARTUP_TIMEOUT, max(self.wall_remaining(), 1.0))
+        # A backend may hand over a channel it connected itself (the zygote's children).
+        connected = getattr(self._running, "channel", None)
         try:
-            while True:
+            while connected is None:
                 try:
                     self._sock, _ = listener.accept()
                     break
@@ -348,6 +350,9 @@ class StudentSession:
                         ) from None
         finally:
             listener.close()
+        if connected is not None:
+            self._sock = connected
+        assert self._sock is not None
         self._sock.settimeout(None)
         self.versions = self.request("hello", {}, restart=False)
         for name, args in self.on_start:

@@ -1,8 +1,10 @@
+import atexit
 import functools
 import math
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +40,10 @@ def unavailable(name: str) -> str | None:
 
         reason = unavailable_reason()
         return f"Docker: {reason} (see docker/README.md)" if reason else None
+    if name == "zygote":
+        from harness.sandbox.zygote import available
+
+        return available()
     return None
 
 
@@ -56,18 +62,48 @@ def require(name: str):
         if os.environ.get("CI"):
             pytest.fail(f"the {name} backend must work under CI: {reason}")
         pytest.skip(reason)
+    if name == ZYGOTE:
+        from harness.sandbox.zygote import ZygoteSandbox
+
+        return ZygoteSandbox(_student_zygote().address)
     return make_sandbox(name)
 
 
+_zygotes: list = []
+
+
+def _student_zygote():
+    """The run's one student zygote (seed 0, as ``make_session``'s sessions), started on
+    first use and stopped when the run ends."""
+    if not _zygotes:
+        from harness.sandbox.zygote import student_zygote
+
+        folder = Path(tempfile.mkdtemp(prefix="test-zygote-"))
+        server = student_zygote(folder, seed=0)
+        server.start()
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        atexit.register(server.close)
+        _zygotes.append(server)
+    return _zygotes[0]
+
+
 DOCKER = pytest.param("docker", marks=pytest.mark.docker)
-BACKENDS = ["bwrap", DOCKER, "local"]
+#: bubblewrap's sandbox entered by a child of the student zygote (harness.sandbox.zygote)
+ZYGOTE = "zygote"
+BACKENDS = ["bwrap", ZYGOTE, DOCKER, "local"]
 #: The backends that isolate: the hostile-code tests run against each of them.
-ISOLATING = ["bwrap", DOCKER]
+ISOLATING = ["bwrap", ZYGOTE, DOCKER]
 
 
 @pytest.fixture(scope="session")
 def runtime_parent(tmp_path_factory):
     return prepare_runtime(tmp_path_factory.mktemp("runtime"))
+
+
+@pytest.fixture(scope="session")
+def student_zygote():
+    require(ZYGOTE)
+    return _student_zygote()
 
 
 @pytest.fixture(params=BACKENDS)

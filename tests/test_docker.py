@@ -45,8 +45,18 @@ def parent_of(pid: int) -> int:
         return 0
 
 
+def descends_from(pid: int, ancestor: int) -> bool:
+    """Whether ``ancestor`` is ``pid``'s parent, or its parent's, and so on (a worker forked
+    by the trusted zygote is its monitor's child, the zygote's grandchild)."""
+    while pid > 1:
+        pid = parent_of(pid)
+        if pid == ancestor:
+            return True
+    return False
+
+
 def containers(client, *, owner=None, parent=None, running=False) -> list[dict]:
-    """Containers a harness on this machine made, by the owner's pid or the owner's parent's.
+    """Containers a harness on this machine made, by the owner's pid or an ancestor's.
 
     Other people's harnesses may share the engine: tests look at their own containers only.
     """
@@ -58,7 +68,7 @@ def containers(client, *, owner=None, parent=None, running=False) -> list[dict]:
             continue
         if owner is not None and pid != owner:
             continue
-        if parent is not None and parent_of(pid) != parent:
+        if parent is not None and not descends_from(pid, parent):
             continue
         if running and info["State"] != "running":
             continue

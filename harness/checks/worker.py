@@ -4,10 +4,18 @@ It reads a request (JSON), runs the assignment's checks with pytest against a
 student process in the requested sandbox, and writes the checks' outcomes (JSON)
 to the path the request names.  Only this process writes that file; the student
 process cannot reach it.
+
+``python -m harness.checks.worker --serve --control-fd N`` is the trusted side's fork
+server (zygote): it imports numpy, torch, pytest and the harness's checking code once,
+then forks one worker per submission (``serve``), each exactly what the command above
+would run, in a process of its own that ends with its submission.  Nothing of one
+submission is in the server when the next is forked: a worker is a fork of a process
+that has imported no grader, no reference and no student's anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +47,9 @@ class WorkerRequest:
     evidence_dir: str
     data: dict[str, str] = field(default_factory=dict)
     gpus: str = ""
+    #: address of the student zygote (``harness.sandbox.zygote``): bubblewrap's student
+    #: processes are forked from it; "" starts them from nothing
+    zygote: str = ""
 
     def dump(self, path: Path) -> None:
         write_json_atomic(path, asdict(self))
@@ -68,7 +79,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
     limits = Limits(**request.limits)
     # The budget counts the student's CPU time; the wall clock is only a backstop.
     deadline = started + limits.timeout * WALL_FACTOR
-    sandbox = make_sandbox(request.sandbox, gpus=request.gpus)
+    sandbox = make_sandbox(request.sandbox, gpus=request.gpus, zygote=request.zygote)
     sandbox_limits = SandboxLimits(
         memory=limits.memory,
         cpu_time=limits.cpu_time,
@@ -107,7 +118,9 @@ def run(request: WorkerRequest) -> dict[str, Any]:
         # Test files import their assignment's helpers and the graders' shared code by name.
         sys.path[:0] = grader_paths(spec.root)
         try:
+            pytest_began = time.monotonic()
             exit_code = pytest.main(pytest_args(spec.root, inifile=inifile), plugins=[plugin])
+            pytest_took = time.monotonic() - pytest_began
             _note_standins(session)
         finally:
             session.close()
@@ -141,6 +154,7 @@ def run(request: WorkerRequest) -> dict[str, Any]:
             "sandbox_start": session.timings["startup"],
             "sandbox_stop": session.timings["teardown"],
             "checks": sum(o.duration for o in plugin.outcomes.values()),
+            "pytest": pytest_took,
         },
         "budget_exhausted": session.budget_exhausted(),
         "cpu": round(session.spent(), 3),
@@ -176,6 +190,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
+    if args[:1] == ["--serve"]:
+        return serve(args[1:])
     signal.signal(signal.SIGTERM, _interrupt)
     request = WorkerRequest.load(Path(args[0]))
     try:
@@ -187,6 +203,116 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED
     write_json_atomic(Path(request.result_path), result)
     return 0
+
+
+# -- the fork server ---------------------------------------------------------------------
+
+#: What every worker imports, imported once by the server (torch only where installed).
+PRELOAD = ("numpy", "torch", "pytest", "harness.checks", "harness.checks.plugin")
+
+
+def serve(argv: list[str]) -> int:
+    """The trusted fork server's main loop (see the module's docstring).
+
+    Protocol, one connection per submission (``SOCK_SEQPACKET``)::
+
+        pipeline -> {"request": PATH, "log": PATH}
+        monitor  -> {"pid": W}      the worker, running ``main([PATH])``, output to the log
+        monitor  -> {"exit": STATUS}
+    """
+    import argparse
+    import importlib
+    import socket
+
+    from ..runtime import zygote as protocol
+
+    parser = argparse.ArgumentParser(prog="harness.checks.worker --serve")
+    parser.add_argument("--control-fd", type=int, required=True)
+    options = parser.parse_args(argv)
+    _quiet_threads()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the workers
+    listener = socket.socket(fileno=options.control_fd)
+    message: dict[str, Any] = {"pid": os.getpid(), "preloaded": []}
+    try:
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                if name != "torch":
+                    raise
+                continue
+            message["preloaded"].append(name)
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_initialized():
+            raise RuntimeError("CUDA was initialised before forking")
+        threads = len(os.listdir("/proc/self/task"))
+        if threads != 1:
+            raise RuntimeError(f"{threads} threads after the imports: forking is unsafe")
+        protocol.freeze()  # pytest collects garbage at its end: not torch's, each time
+        message["ok"] = True
+    except Exception as exc:
+        message["error"] = f"{type(exc).__name__}: {exc}"
+    protocol.ready(message)
+    if message.get("ok"):
+        protocol.serve(listener, _monitor, max_fds=0)
+    return 0
+
+
+def _monitor(conn: Any, fds: list[int], request: dict[str, Any]) -> int:
+    """A child of the server: forks the worker, reports its pid and how it ended."""
+    import select
+
+    from ..runtime import zygote as protocol
+
+    request_path, log_path = str(request["request"]), str(request["log"])
+    worker = os.fork()
+    if worker == 0:
+        conn.close()
+        _worker_process(request_path, log_path)
+    protocol.send(conn, {"pid": worker})
+    pidfd = os.pidfd_open(worker)
+    while True:
+        ready, _, _ = select.select([pidfd, conn.fileno()], [], [])
+        if pidfd in ready:
+            break
+        message, _ = protocol.receive(conn)
+        if message is None:  # the pipeline is gone: the worker tears its sandbox down
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGTERM)
+            break
+    _, status = os.waitpid(worker, 0)
+    with contextlib.suppress(OSError):
+        protocol.send(conn, {"exit": status})
+    return 0
+
+
+def _worker_process(request: str, log: str) -> None:
+    """The forked worker: the log as its stdout and stderr, then ``main``.  Never returns."""
+    code = 1
+    try:
+        from ..runtime.zygote import die_with_parent
+
+        die_with_parent(signal.SIGTERM)  # as the old path's workers (harness.pipeline)
+        null = os.open(os.devnull, os.O_RDONLY)
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.close(null)
+        os.close(out)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        code = main([request])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HarnessError, UsageError
-from ..pipeline import not_graded
+from ..pipeline import Pipeline, not_graded
 from ..results import Status, SubmissionResult
 from ..sandbox import make_sandbox
-from .base import Task, Work, grade_task, is_current, make_pipeline, store
+from .base import Task, Work, grade_task, is_current, store
 from .ledger import DONE_DIR, STARTED_DIR, superseded
 
 
@@ -85,7 +85,9 @@ def grade_chunk(work_path: str, tasks: Sequence[Mapping[str, Any]]) -> int:
             (done_dir / task.student_id).touch()
         return len(chunk)
 
-    pipeline = make_pipeline(work)
+    # No zygotes in a job: it grades few submissions, and Slurm's accounting may add up the
+    # memory of every process, counting the pages forks share (torch's) once per process.
+    pipeline = Pipeline(spec=work.spec, out=work.out, options=work.options, zygotes=False)
     stop = threading.Event()
 
     def on_term(signum: int, frame: object) -> None:

@@ -62,4 +62,5 @@ class LocalExecutor:
             pool.shutdown(wait=True, cancel_futures=True)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            pipeline.close()  # its zygotes end with the run
         return RunOutcome(graded=tuple(graded), interrupted=interrupted)

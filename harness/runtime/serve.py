@@ -221,7 +221,9 @@ class Server:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="harness_runtime")
-    parser.add_argument("--channel", required=True)
+    channel = parser.add_mutually_exclusive_group(required=True)
+    channel.add_argument("--channel", help="the path of the trusted side's socket")
+    channel.add_argument("--channel-fd", type=int, help="a socket already connected to it")
     parser.add_argument("--submission", required=True)
     parser.add_argument("--source")
     parser.add_argument("--seed", type=int, default=0)
@@ -239,8 +241,11 @@ def main(argv: list[str] | None = None) -> None:
     seed_everything(args.seed)
     standins.install()
 
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(args.channel)
+    if args.channel_fd is not None:  # a child of the zygote (harness_runtime.zygote)
+        sock = socket.socket(fileno=args.channel_fd)
+    else:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(args.channel)
     try:
         Server(sock).serve()
     finally:

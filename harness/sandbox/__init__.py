@@ -17,17 +17,20 @@ __all__ = [
     "Running",
     "Sandbox",
     "SandboxLimits",
+    "choose",
     "make_sandbox",
     "prepare_runtime",
 ]
 
 
-def make_sandbox(name: str, *, gpus: str = "") -> Sandbox:
+def make_sandbox(name: str, *, gpus: str = "", zygote: str = "") -> Sandbox:
     """Return the backend called ``name``; ``auto`` picks the safest one that works here.
 
     ``auto`` is Docker when an engine answers and the grading image of this checkout is
     built, else bubblewrap, else the local backend (which the command line warns about).
-    ``gpus`` (``docker run --gpus`` forms) is for the Docker backend only.
+    ``gpus`` (``docker run --gpus`` forms) is for the Docker backend only.  ``zygote``,
+    the address of a student zygote (``harness.sandbox.zygote``), makes bubblewrap's
+    student processes forks of it; the other backends ignore it.
     """
     if name not in BACKENDS:
         raise UsageError(f"--sandbox must be one of {', '.join(BACKENDS)} (got {name!r})")
@@ -46,6 +49,10 @@ def make_sandbox(name: str, *, gpus: str = "") -> Sandbox:
     if name in ("auto", "bwrap"):
         from .bwrap import BwrapSandbox
 
+        if zygote:  # the pipeline checked that bubblewrap works
+            from .zygote import ZygoteSandbox
+
+            return ZygoteSandbox(zygote)
         if BwrapSandbox.available():
             return BwrapSandbox()
         if name == "bwrap":
@@ -56,6 +63,19 @@ def make_sandbox(name: str, *, gpus: str = "") -> Sandbox:
     from .local import LocalSandbox
 
     return LocalSandbox()
+
+
+def choose(name: str, *, gpus: str = "") -> str:
+    """The backend ``make_sandbox(name)`` would make here, by name (without making it)."""
+    if name != "auto":
+        return name
+    from .docker import unavailable_reason
+
+    if unavailable_reason() is None:
+        return "docker"
+    from .bwrap import BwrapSandbox
+
+    return "bwrap" if not gpus and BwrapSandbox.available() else "local"
 
 
 def prepare_runtime(dest: Path) -> Path:

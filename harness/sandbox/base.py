@@ -195,12 +195,17 @@ class OutputCapture:
 
 def student_env(job: Job, *, home: str) -> dict[str, str]:
     """The whole environment of a student process: nothing leaks in from the harness's."""
+    return student_environment(job.seed, home=home)
+
+
+def student_environment(seed: int, *, home: str) -> dict[str, str]:
+    """``student_env`` for a process started with ``seed`` (a zygote's children share it)."""
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
-        "PYTHONHASHSEED": str(job.seed % (2**32)),
+        "PYTHONHASHSEED": str(seed % (2**32)),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
         "OMP_NUM_THREADS": "1",
@@ -215,7 +220,6 @@ def student_env(job: Job, *, home: str) -> dict[str, str]:
 
 def runtime_args(job: Job, *, runtime_parent: str, channel: str, workdir: str) -> list[str]:
     """Arguments after ``python``: the bootstrap and the runtime's own options."""
-    lim = job.limits
     return [
         "-s",
         "-B",
@@ -224,6 +228,14 @@ def runtime_args(job: Job, *, runtime_parent: str, channel: str, workdir: str) -
         runtime_parent,
         "--channel",
         channel,
+        *runtime_options(job, workdir=workdir),
+    ]
+
+
+def runtime_options(job: Job, *, workdir: str) -> list[str]:
+    """The runtime's own options (``harness_runtime.serve.main``) but its channel."""
+    lim = job.limits
+    return [
         "--submission",
         workdir,
         "--seed",

@@ -32,7 +32,7 @@ from .base import (
     runtime_args,
     student_env,
 )
-from .cgroups import Cgroups
+from .cgroups import Cgroup, Cgroups
 
 #: Files and folders of /etc that programs legitimately read; nothing with secrets.
 ETC_ALLOW = (
@@ -101,9 +101,24 @@ class BwrapSandbox:
         )
 
     def command(self, job: Job) -> list[str]:
+        args = [self.executable, *self.options(job), "--", sys.executable]
+        args += runtime_args(
+            job, runtime_parent=RUNTIME_PARENT, channel=CHANNEL_PATH, workdir=SUBMISSION_DIR
+        )
+        return args + self.backend_options(job)
+
+    def backend_options(self, job: Job) -> list[str]:
+        """The runtime's options that only this backend adds (after ``runtime_args``)."""
+        args = ["--source", SOURCE_DIR]
+        if not self._use_cgroups:
+            args += ["--rlimit-as", str(job.limits.memory + ADDRESS_SPACE_SLACK)]
+        return args
+
+    def options(self, job: Job, *, channel: bool = True) -> list[str]:
+        """bubblewrap's options for ``job``: the namespaces, the allow-listed file system
+        (with the channel's socket bound in unless ``channel`` is False), the environment."""
         lim = job.limits
         args = [
-            self.executable,
             "--unshare-all",
             "--unshare-user",
             "--die-with-parent",
@@ -140,7 +155,8 @@ class BwrapSandbox:
             args += ["--ro-bind", str(root), str(root)]
         args += ["--ro-bind", str(job.runtime_parent), RUNTIME_PARENT]
         args += ["--ro-bind", str(job.workdir), SOURCE_DIR]
-        args += ["--ro-bind", str(job.channel), CHANNEL_PATH]
+        if channel:
+            args += ["--ro-bind", str(job.channel), CHANNEL_PATH]
         for name, host in job.data.items():
             args += ["--ro-bind", str(host), f"{DATA_ROOT}/{name}"]
         # Everything else (the skeleton bwrap builds /etc, /opt and /run in) read-only too.
@@ -148,27 +164,45 @@ class BwrapSandbox:
         args += ["--chdir", "/tmp"]
         for key, value in student_env(job, home="/tmp").items():
             args += ["--setenv", key, value]
-        args += ["--", sys.executable]
-        args += runtime_args(
-            job, runtime_parent=RUNTIME_PARENT, channel=CHANNEL_PATH, workdir=SUBMISSION_DIR
-        )
-        args += ["--source", SOURCE_DIR]
-        if not self._use_cgroups:
-            args += ["--rlimit-as", str(lim.memory + ADDRESS_SPACE_SLACK)]
         return args
 
     def start(self, job: Job) -> PopenRunning:
+        command = self.command(job)
+        split = command.index("--")
+        proc, cgroup = self.launch(
+            job, command[1:split], command[split + 1 :], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        return PopenRunning(
+            proc,
+            limits=job.limits,
+            on_stop=cgroup.remove if cgroup else None,
+            oom_check=cgroup.oom_killed if cgroup else None,
+            kill_tree=cgroup.kill_all if cgroup else None,
+            cpu_clock=cgroup.cpu_clock() if cgroup else None,
+        )
+
+    def launch(
+        self,
+        job: Job,
+        options: list[str],
+        command: list[str],
+        *,
+        stdout: int,
+        stderr: int,
+        pass_fds: tuple[int, ...] = (),
+    ) -> tuple[subprocess.Popen[bytes], Cgroup | None]:
+        """Start bubblewrap with ``options`` running ``command``, in a new cgroup of its own
+        when cgroups are available."""
         # bubblewrap stays in the sandbox as its PID 1, where /proc/1/cmdline is readable:
         # its options go through a pipe, so that they do not show the host's paths (the
         # command after "--" names only paths inside the sandbox).
-        command = self.command(job)
-        split = command.index("--")
         read_end, write_end = os.pipe()
         try:
-            os.write(write_end, b"".join(o.encode() + b"\0" for o in command[1:split]))
+            os.write(write_end, b"".join(o.encode() + b"\0" for o in options))
         finally:
             os.close(write_end)
-        argv = [command[0], "--args", str(read_end), *command[split:]]
+        argv = [self.executable, "--args", str(read_end), "--", *command]
         cgroup = None
         if self._use_cgroups:
             name = f"{job.label}-{os.getpid()}-{job.slot}-{os.urandom(3).hex()}"
@@ -182,11 +216,11 @@ class BwrapSandbox:
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdout=stdout,
+                stderr=stderr,
                 start_new_session=True,
                 env={"PATH": "/usr/bin:/bin"},
-                pass_fds=(read_end,),
+                pass_fds=(read_end, *pass_fds),
             )
         except OSError as exc:
             if cgroup is not None:
@@ -194,11 +228,4 @@ class BwrapSandbox:
             raise SandboxError(f"could not start bubblewrap: {exc}") from exc
         finally:
             os.close(read_end)
-        return PopenRunning(
-            proc,
-            limits=job.limits,
-            on_stop=cgroup.remove if cgroup else None,
-            oom_check=cgroup.oom_killed if cgroup else None,
-            kill_tree=cgroup.kill_all if cgroup else None,
-            cpu_clock=cgroup.cpu_clock() if cgroup else None,
-        )
+        return proc, cgroup

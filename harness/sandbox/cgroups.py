@@ -51,6 +51,11 @@ class Cgroup:
                 found.update(int(p) for p in f.read_text().split())
         return found
 
+    def add(self, pid: int) -> None:
+        """Move the process ``pid`` (all its threads) into this group."""
+        for f in self.procs_files:
+            _write(f, str(pid))
+
     def oom_killed(self) -> bool:
         if self.memory_dir is None:
             return False
