@@ -183,6 +183,15 @@ def test_the_equivalent_file_maps_ids_to_reasons(tmp_path):
     assert runner.read_equivalent(tmp_path / "none.toml") == {}
 
 
+def test_omitted_files_leave_the_baseline_and_are_never_mutated():
+    root = ROOT / "reference" / "recurrent-layers-lm"
+    every = runner.reference_files(root)
+    kept = runner.reference_files(root, ["language_model.py", "LanguageModelling.ipynb"])
+    assert set(every) - set(kept) == {"language_model.py", "LanguageModelling.ipynb"}
+    assert "blg561/blg561/layer/recurrent_layers.py" in kept
+    assert not any("__pycache__" in name for name in every)
+
+
 def run(*args):
     result = CliRunner().invoke(grade.audit_cli, [str(a) for a in args])
     return result.exit_code, result.output
@@ -255,6 +264,9 @@ def test_a_blunt_grader_lets_mutants_survive_and_the_page_shows_their_diffs(tmp_
     assert {r["mutant"]: r["outcome"] for r in data["mutants"]}["sigmoid-tanh:rnn_step.py:8:1"] == (
         "equivalent"
     )
+    scores = (out / "audit.md").read_text()  # for benchmarks/results/audit-NAME.md
+    assert scores.startswith("## Score: ") and "judged equivalent" in scores
+    assert "| sigmoid-tanh:rnn_step.py:8:1 | sigmoid where tanh belongs | equivalent |  |" in scores
 
 
 def test_list_shows_the_mutants_without_grading(tmp_path):

@@ -79,6 +79,7 @@ class AuditReport:
     interrupted: bool = False
     equivalent_file: Path | None = None
     stale_equivalent: tuple[str, ...] = ()  #: listed as equivalent but killed, or unknown
+    omitted: tuple[str, ...] = ()  #: reference files left out of the baseline and mutants
     timings: Mapping[str, float] = field(default_factory=dict)
 
     @property
@@ -153,6 +154,19 @@ def scope_lines(spec: AssignmentSpec, files: Mapping[str, str]) -> dict[str, set
     }
 
 
+def reference_files(root: Path, omit: Sequence[str] = ()) -> dict[str, Path]:
+    """The reference's files as a hand-in holds them (path in the ZIP -> file), less the
+    ``omit`` ones and caches."""
+    return {
+        p.relative_to(root).as_posix(): p
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        and p.suffix != ".pyc"
+        and not any(s in ("__pycache__", ".pytest_cache", ".git") for s in p.parts)
+        and p.relative_to(root).as_posix() not in omit
+    }
+
+
 def sample_of(found: Sequence[Mutant], size: int, seed: int = 0) -> list[Mutant]:
     """``size`` mutants: one of each operator first (in operator order), then a seeded
     draw of the rest; in the order ``found`` gives them."""
@@ -200,6 +214,7 @@ def audit(
     equivalent: Path | None = None,
     scope: str = "student",
     stored: bool = False,
+    omit: Sequence[str] = (),
     on_event: Callable[[api.Event], None] | None = None,
     on_mutants: Callable[[int], None] | None = None,
 ) -> AuditReport:
@@ -207,12 +222,17 @@ def audit(
     matrix (see the module's docstring).  ``operators`` limits the operators by name;
     ``scope`` "student" mutates only the code the student writes (``scope_lines``), "all"
     every line of the hand-in files.  ``stored`` grades nothing and reads the results the
-    last run stored (a mutant without one counts as a harness error)."""
+    last run stored (a mutant without one counts as a harness error).  ``omit`` leaves
+    those files of the reference out of the baseline and of every mutant (never a file
+    that is mutated): the checks that need them then lose points on the baseline too and
+    are left out of the matrix, so a slow part that no mutant touches (a language model's
+    training) costs nothing."""
     started = time.monotonic()
     spec = find_assignment(assignment)
     root = reference_root(spec)
     chosen_ops = {k: v for k, v in OPERATORS.items() if not operators or k in operators}
-    files = {name: (root / name).read_text() for name in spec.required if (root / name).is_file()}
+    base = reference_files(root, omit)
+    files = {name: base[name].read_text() for name in spec.required if name in base}
     found = mutants(files, chosen_ops, scope_lines(spec, files) if scope == "student" else None)
     picked = sample_of(found, sample, seed) if sample is not None else found
     if on_mutants is not None:
@@ -223,13 +243,6 @@ def audit(
     zips.mkdir(parents=True, exist_ok=True)
     for old in zips.glob("*.zip"):
         old.unlink()  # the folder holds this run's mutants only
-    base = {
-        p.relative_to(root).as_posix(): p
-        for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix != ".pyc"
-        and not any(s in ("__pycache__", ".pytest_cache", ".git") for s in p.parts)
-    }
     (zips / f"{BASELINE}.zip").write_bytes(examples.zip_files(base))
     for m in picked:
         changed = sources / zip_name(m.id).removesuffix(".zip") / m.file
@@ -309,5 +322,6 @@ def audit(
         interrupted=batch.interrupted,
         equivalent_file=equivalent,
         stale_equivalent=stale,
+        omitted=tuple(omit),
         timings=timings,
     )
