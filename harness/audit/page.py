@@ -115,8 +115,6 @@ def markdown(report: AuditReport) -> str:
         "",
         f"{len(report.rows)} mutants graded of {report.generated} generated"
         + (f", {len(errors)} harness errors" if errors else "")
-        + f"; {report.timings.get('grade', 0):.0f} s of grading"
-        + (f" ({report.timings['grade'] / len(report.rows):.0f} s a mutant)" if report.rows else "")
         + (f"; left out of every hand-in: {', '.join(report.omitted)}" if report.omitted else "")
         + (f"; checks not in the matrix: {', '.join(report.left_out)}" if report.left_out else "")
         + ".",

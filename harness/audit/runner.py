@@ -26,7 +26,9 @@ and are left out of the scores.
 
 from __future__ import annotations
 
+import ast
 import random
+import re
 import time
 import tomllib
 from collections import Counter
@@ -38,6 +40,7 @@ from pathlib import Path
 from .. import api, examples
 from ..assignments import PROJECT_ROOT, find_assignment
 from ..checks.reference import reference_root, template_root
+from ..errors import UsageError
 from ..results import Status, SubmissionResult
 from ..spec import AssignmentSpec, CheckSpec
 from ..validate import _check_results, _full  # the validation's reading of a result
@@ -200,6 +203,26 @@ def _part_of(
     return spec.checks[0].part if spec.checks else ""
 
 
+def enclosing_class(source: str, line: int) -> str:
+    """The name of the top-level class whose body holds ``line`` ("" where none does)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.lineno <= line <= (node.end_lineno or 0):
+            return node.name
+    return ""
+
+
+def _part_of_mutant(spec: AssignmentSpec, m: Mutant, file_part: str) -> str:
+    """The part whose title names the class the mutant changes (several layers in one
+    file: "Part 1: LSTMLayer (numpy)"), else the file's part."""
+    cls = enclosing_class(m.original, m.line)
+    named = [p.key for p in spec.parts if cls and re.search(rf"\b{re.escape(cls)}\b", p.title)]
+    return named[0] if len(named) == 1 else file_part
+
+
 def audit(
     *,
     assignment: str,
@@ -215,6 +238,7 @@ def audit(
     scope: str = "student",
     stored: bool = False,
     omit: Sequence[str] = (),
+    only: Sequence[str] = (),
     on_event: Callable[[api.Event], None] | None = None,
     on_mutants: Callable[[int], None] | None = None,
 ) -> AuditReport:
@@ -226,7 +250,8 @@ def audit(
     those files of the reference out of the baseline and of every mutant (never a file
     that is mutated): the checks that need them then lose points on the baseline too and
     are left out of the matrix, so a slow part that no mutant touches (a language model's
-    training) costs nothing."""
+    training) costs nothing.  ``only`` grades just the mutants of those ids (survivors
+    regraded after a fix to the grader)."""
     started = time.monotonic()
     spec = find_assignment(assignment)
     root = reference_root(spec)
@@ -234,6 +259,11 @@ def audit(
     base = reference_files(root, omit)
     files = {name: base[name].read_text() for name in spec.required if name in base}
     found = mutants(files, chosen_ops, scope_lines(spec, files) if scope == "student" else None)
+    if only:
+        unknown = sorted(set(only) - {m.id for m in found})
+        if unknown:
+            raise UsageError(f"no such mutant: {', '.join(unknown)} (see --list)")
+        found = [m for m in found if m.id in only]
     picked = sample_of(found, sample, seed) if sample is not None else found
     if on_mutants is not None:
         on_mutants(len(picked) + 1)
@@ -302,7 +332,15 @@ def audit(
         else:
             outcome = Outcome.SURVIVED
         rows.append(
-            Row(m, outcome, killed, status, parts[m.file], listed.get(m.id, ""), note[:200])
+            Row(
+                m,
+                outcome,
+                killed,
+                status,
+                _part_of_mutant(spec, m, parts[m.file]),
+                listed.get(m.id, ""),
+                note[:200],
+            )
         )
     ids = {m.id for m in found}
     stale = tuple(
