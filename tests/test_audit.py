@@ -192,6 +192,18 @@ def test_omitted_files_leave_the_baseline_and_are_never_mutated():
     assert not any("__pycache__" in name for name in every)
 
 
+def test_a_mutant_counts_for_the_part_that_names_its_class():
+    spec = load_spec(ROOT / "graders" / "recurrent-layers-lm")
+    path = "blg561/blg561/layer/recurrent_layers.py"
+    source = (ROOT / "reference" / "recurrent-layers-lm" / path).read_text()
+    found = ops.mutants({path: source}, {"drop-bias": ops.OPERATORS["drop-bias"]})
+    parts = {
+        runner.enclosing_class(source, m.line): runner._part_of_mutant(spec, m, "?") for m in found
+    }
+    assert parts == {"RNNLayer": "rnn_layer", "LSTMLayer": "lstm_layer", "GRULayer": "gru_layer"}
+    assert runner.enclosing_class(source, 1) == ""
+
+
 def run(*args):
     result = CliRunner().invoke(grade.audit_cli, [str(a) for a in args])
     return result.exit_code, result.output
