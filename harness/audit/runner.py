@@ -263,8 +263,8 @@ def audit(
         unknown = sorted(set(only) - {m.id for m in found})
         if unknown:
             raise UsageError(f"no such mutant: {', '.join(unknown)} (see --list)")
-        found = [m for m in found if m.id in only]
-    picked = sample_of(found, sample, seed) if sample is not None else found
+    chosen = [m for m in found if m.id in only] if only else found
+    picked = sample_of(chosen, sample, seed) if sample is not None else chosen
     if on_mutants is not None:
         on_mutants(len(picked) + 1)
     work = Path(out).resolve() / AUDIT_DIR
@@ -343,10 +343,11 @@ def audit(
             )
         )
     ids = {m.id for m in found}
-    stale = tuple(
+    stale = tuple(  # a file left out (--omit) makes none of its mutants: not stale
         k
         for k in listed
-        if k not in ids or any(r.mutant.id == k and r.outcome is Outcome.KILLED for r in rows)
+        if (k not in ids and (k.split(":") + [""])[1] in files)
+        or any(r.mutant.id == k and r.outcome is Outcome.KILLED for r in rows)
     )
     timings["total"] = time.monotonic() - started
     return AuditReport(
