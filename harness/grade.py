@@ -932,6 +932,14 @@ Exit codes:
     help="Leave this file of the reference out of the baseline and every mutant (repeatable): "
     "the checks that need it leave the matrix, e.g. a slow part that no mutant touches.",
 )
+@click.option(
+    "--mutant",
+    "only",
+    multiple=True,
+    metavar="ID",
+    help="Grade only this mutant (repeatable; ids as --list shows them), e.g. the survivors "
+    "after a fix to the grader.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the mutants and grade nothing.")
 @click.option(
     "--stored",
@@ -958,6 +966,7 @@ def audit_cli(
     equivalent: Path | None,
     scope: str,
     omit: tuple[str, ...],
+    only: tuple[str, ...],
     list_only: bool,
     stored: bool,
     jobs: int | None,
@@ -1015,6 +1024,7 @@ def audit_cli(
                 scope=scope,
                 stored=stored,
                 omit=omit,
+                only=only,
                 on_event=on_event,
                 on_mutants=lambda n: progress.update(task, total=n),
             )

@@ -281,6 +281,13 @@ def test_a_blunt_grader_lets_mutants_survive_and_the_page_shows_their_diffs(tmp_
     assert "| sigmoid-tanh:rnn_step.py:8:1 | sigmoid where tanh belongs | equivalent |  |" in scores
 
 
+def test_an_unknown_mutant_id_is_a_usage_error(tmp_path):
+    code, text = run(
+        "-a", TINY / "graders" / "tiny-rnn", "--out", tmp_path, "--mutant", "x:y.py:1:1"
+    )
+    assert code == grade.AuditExitCode.USAGE_ERROR and "no such mutant: x:y.py:1:1" in text
+
+
 def test_list_shows_the_mutants_without_grading(tmp_path):
     code, text = run("-a", TINY / "graders" / "tiny-rnn", "--list")
     assert code == 0 and "drop-bias:rnn_step.py:8:1" in text
