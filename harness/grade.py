@@ -930,6 +930,21 @@ Exit codes:
     help="Mutate only the code the student writes (where the reference differs from the "
     "template), or every line of the hand-in files, the hand-out's given code included.",
 )
+@click.option(
+    "--omit",
+    multiple=True,
+    metavar="FILE",
+    help="Leave this file of the reference out of the baseline and every mutant (repeatable): "
+    "the checks that need it leave the matrix, e.g. a slow part that no mutant touches.",
+)
+@click.option(
+    "--mutant",
+    "only",
+    multiple=True,
+    metavar="ID",
+    help="Grade only this mutant (repeatable; ids as --list shows them), e.g. the survivors "
+    "after a fix to the grader.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the mutants and grade nothing.")
 @click.option(
     "--stored",
@@ -955,6 +970,8 @@ def audit_cli(
     operators: tuple[str, ...],
     equivalent: Path | None,
     scope: str,
+    omit: tuple[str, ...],
+    only: tuple[str, ...],
     list_only: bool,
     stored: bool,
     jobs: int | None,
@@ -1011,6 +1028,8 @@ def audit_cli(
                 equivalent=equivalent,
                 scope=scope,
                 stored=stored,
+                omit=omit,
+                only=only,
                 on_event=on_event,
                 on_mutants=lambda n: progress.update(task, total=n),
             )

@@ -183,6 +183,27 @@ def test_the_equivalent_file_maps_ids_to_reasons(tmp_path):
     assert runner.read_equivalent(tmp_path / "none.toml") == {}
 
 
+def test_omitted_files_leave_the_baseline_and_are_never_mutated():
+    root = ROOT / "reference" / "recurrent-layers-lm"
+    every = runner.reference_files(root)
+    kept = runner.reference_files(root, ["language_model.py", "LanguageModelling.ipynb"])
+    assert set(every) - set(kept) == {"language_model.py", "LanguageModelling.ipynb"}
+    assert "blg561/blg561/layer/recurrent_layers.py" in kept
+    assert not any("__pycache__" in name for name in every)
+
+
+def test_a_mutant_counts_for_the_part_that_names_its_class():
+    spec = load_spec(ROOT / "graders" / "recurrent-layers-lm")
+    path = "blg561/blg561/layer/recurrent_layers.py"
+    source = (ROOT / "reference" / "recurrent-layers-lm" / path).read_text()
+    found = ops.mutants({path: source}, {"drop-bias": ops.OPERATORS["drop-bias"]})
+    parts = {
+        runner.enclosing_class(source, m.line): runner._part_of_mutant(spec, m, "?") for m in found
+    }
+    assert parts == {"RNNLayer": "rnn_layer", "LSTMLayer": "lstm_layer", "GRULayer": "gru_layer"}
+    assert runner.enclosing_class(source, 1) == ""
+
+
 def run(*args):
     result = CliRunner().invoke(grade.audit_cli, [str(a) for a in args])
     return result.exit_code, result.output
@@ -255,6 +276,16 @@ def test_a_blunt_grader_lets_mutants_survive_and_the_page_shows_their_diffs(tmp_
     assert {r["mutant"]: r["outcome"] for r in data["mutants"]}["sigmoid-tanh:rnn_step.py:8:1"] == (
         "equivalent"
     )
+    scores = (out / "audit.md").read_text()  # for benchmarks/results/audit-NAME.md
+    assert scores.startswith("## Score: ") and "judged equivalent" in scores
+    assert "| sigmoid-tanh:rnn_step.py:8:1 | sigmoid where tanh belongs | equivalent |  |" in scores
+
+
+def test_an_unknown_mutant_id_is_a_usage_error(tmp_path):
+    code, text = run(
+        "-a", TINY / "graders" / "tiny-rnn", "--out", tmp_path, "--mutant", "x:y.py:1:1"
+    )
+    assert code == grade.AuditExitCode.USAGE_ERROR and "no such mutant: x:y.py:1:1" in text
 
 
 def test_list_shows_the_mutants_without_grading(tmp_path):
@@ -263,21 +294,31 @@ def test_list_shows_the_mutants_without_grading(tmp_path):
 
 
 #: The assignments whose full audit (benchmarks/results/audit-NAME.md) kills every
-#: non-equivalent mutant; CI grades a fixed sample of each.
-AUDITED = ["char-rnn-lab"]
+#: non-equivalent mutant, and the files left out of every hand-in (with the part whose
+#: checks then leave the matrix); CI grades a fixed sample of each.
+AUDITED = {
+    "char-rnn-lab": ((), ""),
+    "recurrent-layers-lm": (
+        ("language_model.py", "LanguageModelling.ipynb"),
+        "test_language_model",
+    ),
+}
 
 
 @pytest.mark.slow
 @pytest.mark.sandbox
-@pytest.mark.parametrize("name", AUDITED)
+@pytest.mark.parametrize("name", sorted(AUDITED))
 def test_a_fixed_sample_of_the_mutants_is_killed(tmp_path, name):
     require("bwrap")
+    omit, omitted_checks = AUDITED[name]
+    options = [option for file in omit for option in ("--omit", file)]
     code, text = run(
-        "-a", name, "--out", tmp_path, "--sandbox", "bwrap", "-j", "2", "--sample", "3"
+        "-a", name, "--out", tmp_path, "--sandbox", "bwrap", "-j", "2", "--sample", "3", *options
     )
     assert code == grade.AuditExitCode.OK, text
     data = json.loads((tmp_path / "audit.json").read_text())
-    assert len(data["mutants"]) == 3 and data["left_out"] == []
+    assert len(data["mutants"]) == 3 and data["omitted"] == list(omit)
+    assert all(omitted_checks and omitted_checks in key for key in data["left_out"])
 
 
 @pytest.mark.parametrize("command", ["audit", "similarity"])

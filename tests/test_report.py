@@ -617,6 +617,20 @@ def test_class_summary_lists_every_submission_not_graded_to_the_end(tmp_path):
     assert page.by_id("counts").words().startswith("1 graded, 1 timed out, 1 not graded, 1 harness")
 
 
+def test_class_summary_links_the_similarity_and_audit_pages_beside_it(tmp_path):
+    spec = find_assignment("tiny-rnn")
+    fine = _result("g4", Status.GRADED, 10, {"files": 1, "rnn": 9})
+    out = tmp_path / "out"
+    out.mkdir()
+    report.build(out, spec, [fine], generated="now")
+    assert not parse(out / "index.html").has_id("beside")  # neither page is there yet
+    for name, _ in report.BESIDE:
+        (out / name).write_text("<!doctype html>")
+    report.build(out, spec, [fine], generated="now")
+    links = [a.attrs["href"] for a in parse(out / "index.html").by_id("beside").find_all("a")]
+    assert links == ["similarity.html", "audit.html"]
+
+
 def test_manual_marks_show_once_merged(tmp_path):
     spec = find_assignment("tiny-rnn")
     marked = {

@@ -310,6 +310,35 @@ def _adam_steps(student, optimizer):
     return int(max(values, default=0.0))
 
 
+def _fakes(student, G, probe):
+    """A fixed batch of the fresh generator's images, detached (None where it has none)."""
+    if not hasattr(probe, "z"):
+        return None
+    z = probe.z(np.random.default_rng(2).standard_normal((TRAIN_BATCH, LATENT)))
+    try:
+        fakes = G(z).detach()
+        student.fetch(fakes.shape)  # made now, before train() moves G
+    except StudentError:
+        return None
+    return fakes
+
+
+def _mean_score(student, D, images):
+    """D's mean output on ``images`` (probability or logit: either orders the same), in
+    training mode with dropout seeded, the student's random stream left as it was."""
+    if images is None:
+        return None
+    torch_ = student.import_module("torch")
+    state = torch_.get_rng_state()
+    try:
+        torch_.manual_seed(0)
+        return float(np.mean(np.asarray(student.fetch(D(images)), dtype=np.float64)))
+    except (StudentError, TypeError, ValueError):
+        return None
+    finally:
+        torch_.set_rng_state(state)
+
+
 def test_train_steps(student, gan, networks, generator_probe, digits, evidence):
     G, D = networks()
     torch_ = student.import_module("torch")
@@ -330,6 +359,10 @@ def test_train_steps(student, gan, networks, generator_probe, digits, evidence):
     opt_d = torch_.optim.Adam(builtins.list(D.parameters()), lr=2e-4, betas=(0.5, 0.999))
     before_g = student.op("parameters", G, want="value")
     before_d = student.op("parameters", D, want="value")
+    # D's score on a fixed batch of the fresh G's images must fall as train() teaches D
+    # that they are fake (Eq. 10: D maximises log D(x) + log(1 - D(G(z)))).
+    fakes = _fakes(student, G, generator_probe)
+    fake_before = _mean_score(student, D, fakes)
     # The skeleton's train(dataloader, discriminator, generator, optimizer_G, optimizer_D);
     # a train() that asks for more (device, epochs, args or a config first) gets it by name.
     skeleton = {
@@ -353,6 +386,7 @@ def test_train_steps(student, gan, networks, generator_probe, digits, evidence):
     student_call(student, gan.train, *call_args, during=during, timeout=90, **call_kwargs)
     after_g = student.op("parameters", G, want="value")
     after_d = student.op("parameters", D, want="value")
+    fake_after = _mean_score(student, D, fakes)
     steps = {"optimizer_G": _adam_steps(student, opt_g), "optimizer_D": _adam_steps(student, opt_d)}
     evidence.data(
         name="steps",
@@ -378,6 +412,19 @@ def test_train_steps(student, gan, networks, generator_probe, digits, evidence):
                 f"{called}: train() must update the {name} with {opt}.step() on the "
                 f"{name}'s loss as it goes through the batches (Eq. 10 is a game between "
                 "both networks)"
+            )
+        elif (
+            name == "discriminator"
+            and fake_before is not None
+            and fake_after is not None
+            and not fake_after < fake_before
+        ):
+            problems.append(
+                f"after {TRAIN_BATCHES} batches of your train() the discriminator scores a "
+                "fixed batch of the untrained generator's images higher than before (mean "
+                f"D(G(z)) {fake_before:.3g} -> {fake_after:.3g}): the discriminator's step "
+                "must lower D(G(z)) and raise D(x) (Eq. 10: D maximises log D(x) + "
+                "log(1 - D(G(z))))"
             )
     if problems:
         fail("; ".join(problems))

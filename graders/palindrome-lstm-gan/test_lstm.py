@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from script_averages import BATCH, EXAMPLES, disagreements, measure
 
 from _shared import palindrome as pal
 from _shared import train_script
@@ -129,6 +130,18 @@ def test_train_script(student, request, part, settings, evidence):
                 "palindromes of length 5, measured by the grader from what it learned: no "
                 f"better than guessing (ln 10 = {pal.CHANCE_LOSS:.3f})"
             )
+    # Skeleton C's train() and evaluate() return (average loss, average accuracy): given a
+    # model whose predictions the grader knows (and, for train, lr = 0), they must return
+    # the grader's numbers, the ones the student plots.
+    averages = measure(student, 4)
+    problems = disagreements(averages) if averages is not None else []
+    if problems:
+        fail(
+            "; ".join(problems)
+            + f", for {EXAMPLES} palindromes in batches of {BATCH} and a model whose "
+            "predictions the grader knows (train with lr = 0): train() and evaluate() must "
+            "return (average loss, average accuracy) over the examples"
+        )
 
 
 def test_learns_short_palindromes(trainer, settings, evidence):

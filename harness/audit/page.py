@@ -27,6 +27,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE = "audit.html"
 MATRIX = "audit-matrix.csv"
 JSON = "audit.json"
+MARKDOWN = "audit.md"
 
 
 def diff(row: Row) -> str:
@@ -98,13 +99,51 @@ def page(report: AuditReport) -> str:
     return _environment().get_template("audit.html.j2").render(**context)
 
 
+def _md(text: str) -> str:
+    """A table cell: no pipes or line breaks."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: AuditReport) -> str:
+    """The scores and every mutant as Markdown, for benchmarks/results/audit-NAME.md."""
+    counted, killed = len(report.counted), sum(r.outcome is Outcome.KILLED for r in report.rows)
+    equivalent = [r for r in report.rows if r.outcome is Outcome.EQUIVALENT]
+    errors = [r for r in report.rows if r.outcome is Outcome.ERROR]
+    lines = [
+        f"## Score: {killed} of {counted} non-equivalent mutants killed "
+        f"({100 * report.score:.0f}%), {len(equivalent)} judged equivalent",
+        "",
+        f"{len(report.rows)} mutants graded of {report.generated} generated"
+        + (f", {len(errors)} harness errors" if errors else "")
+        + (f"; left out of every hand-in: {', '.join(report.omitted)}" if report.omitted else "")
+        + (f"; checks not in the matrix: {', '.join(report.left_out)}" if report.left_out else "")
+        + ".",
+        "",
+        "| part / check kind | killed | of |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| part {p} | {k} | {n} |" for p, (k, n) in report.by(lambda r: r.part).items()]
+    lines += [f"| kind {kind} | {k} | {n} |" for kind, (k, n) in report.by_kind().items()]
+    lines += ["", "| mutant | fault | outcome | killed by |", "| --- | --- | --- | --- |"]
+    for r in report.rows:
+        by = ", ".join(r.killed_by) or (r.status if r.outcome is Outcome.KILLED else "")
+        lines.append(f"| {_md(r.mutant.id)} | {_md(r.mutant.fault)} | {r.outcome} | {_md(by)} |")
+    return "\n".join(lines) + "\n"
+
+
 def write(report: AuditReport, out: Path | None = None) -> dict[str, Path]:
-    """Write the page, the matrix CSV and the JSON into ``out`` (default: the report's
-    folder, beside the class reports); returns what was written."""
+    """Write the page, the matrix CSV, the JSON and the Markdown scores into ``out``
+    (default: the report's folder, beside the class reports); returns what was written."""
     folder = Path(out) if out is not None else report.out
     folder.mkdir(parents=True, exist_ok=True)
-    written = {"page": folder / PAGE, "matrix": folder / MATRIX, "json": folder / JSON}
+    written = {
+        "page": folder / PAGE,
+        "matrix": folder / MATRIX,
+        "json": folder / JSON,
+        "markdown": folder / MARKDOWN,
+    }
     written["page"].write_text(page(report), encoding="utf-8")
+    written["markdown"].write_text(markdown(report), encoding="utf-8")
     rows = matrix_rows(report)
     buffer = io.StringIO()
     if rows:
@@ -120,6 +159,7 @@ def write(report: AuditReport, out: Path | None = None) -> dict[str, Path]:
             "generated": report.generated,
             "checks": [c.key for c in report.checks],
             "left_out": list(report.left_out),
+            "omitted": list(report.omitted),
             "stale_equivalent": list(report.stale_equivalent),
             "parts": {k: list(v) for k, v in report.by(lambda r: r.part).items()},
             "kinds": {k: list(v) for k, v in report.by_kind().items()},

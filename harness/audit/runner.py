@@ -26,7 +26,9 @@ and are left out of the scores.
 
 from __future__ import annotations
 
+import ast
 import random
+import re
 import time
 import tomllib
 from collections import Counter
@@ -38,6 +40,7 @@ from pathlib import Path
 from .. import api, examples
 from ..assignments import PROJECT_ROOT, find_assignment
 from ..checks.reference import reference_root, template_root
+from ..errors import UsageError
 from ..results import Status, SubmissionResult
 from ..spec import AssignmentSpec, CheckSpec
 from ..validate import _check_results, _full  # the validation's reading of a result
@@ -79,6 +82,7 @@ class AuditReport:
     interrupted: bool = False
     equivalent_file: Path | None = None
     stale_equivalent: tuple[str, ...] = ()  #: listed as equivalent but killed, or unknown
+    omitted: tuple[str, ...] = ()  #: reference files left out of the baseline and mutants
     timings: Mapping[str, float] = field(default_factory=dict)
 
     @property
@@ -153,6 +157,19 @@ def scope_lines(spec: AssignmentSpec, files: Mapping[str, str]) -> dict[str, set
     }
 
 
+def reference_files(root: Path, omit: Sequence[str] = ()) -> dict[str, Path]:
+    """The reference's files as a hand-in holds them (path in the ZIP -> file), less the
+    ``omit`` ones and caches."""
+    return {
+        p.relative_to(root).as_posix(): p
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        and p.suffix != ".pyc"
+        and not any(s in ("__pycache__", ".pytest_cache", ".git") for s in p.parts)
+        and p.relative_to(root).as_posix() not in omit
+    }
+
+
 def sample_of(found: Sequence[Mutant], size: int, seed: int = 0) -> list[Mutant]:
     """``size`` mutants: one of each operator first (in operator order), then a seeded
     draw of the rest; in the order ``found`` gives them."""
@@ -186,6 +203,26 @@ def _part_of(
     return spec.checks[0].part if spec.checks else ""
 
 
+def enclosing_class(source: str, line: int) -> str:
+    """The name of the top-level class whose body holds ``line`` ("" where none does)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.lineno <= line <= (node.end_lineno or 0):
+            return node.name
+    return ""
+
+
+def _part_of_mutant(spec: AssignmentSpec, m: Mutant, file_part: str) -> str:
+    """The part whose title names the class the mutant changes (several layers in one
+    file: "Part 1: LSTMLayer (numpy)"), else the file's part."""
+    cls = enclosing_class(m.original, m.line)
+    named = [p.key for p in spec.parts if cls and re.search(rf"\b{re.escape(cls)}\b", p.title)]
+    return named[0] if len(named) == 1 else file_part
+
+
 def audit(
     *,
     assignment: str,
@@ -200,6 +237,8 @@ def audit(
     equivalent: Path | None = None,
     scope: str = "student",
     stored: bool = False,
+    omit: Sequence[str] = (),
+    only: Sequence[str] = (),
     on_event: Callable[[api.Event], None] | None = None,
     on_mutants: Callable[[int], None] | None = None,
 ) -> AuditReport:
@@ -207,14 +246,25 @@ def audit(
     matrix (see the module's docstring).  ``operators`` limits the operators by name;
     ``scope`` "student" mutates only the code the student writes (``scope_lines``), "all"
     every line of the hand-in files.  ``stored`` grades nothing and reads the results the
-    last run stored (a mutant without one counts as a harness error)."""
+    last run stored (a mutant without one counts as a harness error).  ``omit`` leaves
+    those files of the reference out of the baseline and of every mutant (never a file
+    that is mutated): the checks that need them then lose points on the baseline too and
+    are left out of the matrix, so a slow part that no mutant touches (a language model's
+    training) costs nothing.  ``only`` grades just the mutants of those ids (survivors
+    regraded after a fix to the grader)."""
     started = time.monotonic()
     spec = find_assignment(assignment)
     root = reference_root(spec)
     chosen_ops = {k: v for k, v in OPERATORS.items() if not operators or k in operators}
-    files = {name: (root / name).read_text() for name in spec.required if (root / name).is_file()}
+    base = reference_files(root, omit)
+    files = {name: base[name].read_text() for name in spec.required if name in base}
     found = mutants(files, chosen_ops, scope_lines(spec, files) if scope == "student" else None)
-    picked = sample_of(found, sample, seed) if sample is not None else found
+    if only:
+        unknown = sorted(set(only) - {m.id for m in found})
+        if unknown:
+            raise UsageError(f"no such mutant: {', '.join(unknown)} (see --list)")
+    chosen = [m for m in found if m.id in only] if only else found
+    picked = sample_of(chosen, sample, seed) if sample is not None else chosen
     if on_mutants is not None:
         on_mutants(len(picked) + 1)
     work = Path(out).resolve() / AUDIT_DIR
@@ -223,13 +273,6 @@ def audit(
     zips.mkdir(parents=True, exist_ok=True)
     for old in zips.glob("*.zip"):
         old.unlink()  # the folder holds this run's mutants only
-    base = {
-        p.relative_to(root).as_posix(): p
-        for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix != ".pyc"
-        and not any(s in ("__pycache__", ".pytest_cache", ".git") for s in p.parts)
-    }
     (zips / f"{BASELINE}.zip").write_bytes(examples.zip_files(base))
     for m in picked:
         changed = sources / zip_name(m.id).removesuffix(".zip") / m.file
@@ -289,13 +332,22 @@ def audit(
         else:
             outcome = Outcome.SURVIVED
         rows.append(
-            Row(m, outcome, killed, status, parts[m.file], listed.get(m.id, ""), note[:200])
+            Row(
+                m,
+                outcome,
+                killed,
+                status,
+                _part_of_mutant(spec, m, parts[m.file]),
+                listed.get(m.id, ""),
+                note[:200],
+            )
         )
     ids = {m.id for m in found}
-    stale = tuple(
+    stale = tuple(  # a file left out (--omit) makes none of its mutants: not stale
         k
         for k in listed
-        if k not in ids or any(r.mutant.id == k and r.outcome is Outcome.KILLED for r in rows)
+        if (k not in ids and (k.split(":") + [""])[1] in files)
+        or any(r.mutant.id == k and r.outcome is Outcome.KILLED for r in rows)
     )
     timings["total"] = time.monotonic() - started
     return AuditReport(
@@ -309,5 +361,6 @@ def audit(
         interrupted=batch.interrupted,
         equivalent_file=equivalent,
         stale_equivalent=stale,
+        omitted=tuple(omit),
         timings=timings,
     )

@@ -40,6 +40,12 @@ from . import plots, render, view
 
 REPORT_FILE = "report.html"
 INDEX_FILE = "index.html"
+#: Pages other commands write beside the class page, linked from it when they are there
+#: (``grade.py similarity`` and ``grade.py audit`` write into the reports' folder).
+BESIDE = (
+    ("similarity.html", "Code similarity: pairs worth a look"),
+    ("audit.html", "Mutation audit: how many faults the grader's checks catch"),
+)
 CACHE_DIR = ".report-cache"
 
 __all__ = [
@@ -147,13 +153,15 @@ def index_page(
     reports: set[str],
     generated: str,
     table: exports.Table | None = None,
+    beside: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The HTML of the class summary."""
+    """The HTML of the class summary; ``beside``: (file, title) of pages to link."""
     return render.render(
         "index.html.j2",
         generated=generated,
         script=True,
         c=view.class_view(results, spec, reports=reports, cache=cache, table=table),
+        beside=beside,
     )
 
 
@@ -192,7 +200,10 @@ def build(
         if path:
             written.add(result.student_id)
     index = out / INDEX_FILE
-    page = index_page(results, spec, cache, reports=written, generated=stamp, table=table)
+    beside = [(name, title) for name, title in BESIDE if (out / name).is_file()]
+    page = index_page(
+        results, spec, cache, reports=written, generated=stamp, table=table, beside=beside
+    )
     write_text_atomic(index, page)
     cache.prune()
     return BuildSummary(
