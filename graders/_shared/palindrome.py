@@ -521,9 +521,7 @@ def run_model(
                 for i in range(0, usable, chunk)
             ]
         )
-    out = _output(
-        session, found, model, found.layout.encode(digits), len(digits), digits.shape[1]
-    )
+    out = _output(session, found, model, found.layout.encode(digits), len(digits), digits.shape[1])
     if isinstance(out, str):
         fail(f"your forward returned {out}")
     assert not isinstance(out, str)
@@ -671,6 +669,27 @@ def gradient_problems(
     got = cells.canonical_gradients(usable.mapping, session.op("gradients", model, want="value"))
     features = found.layout.features(digits)
     _, expected = cells.reference_gradients(found.kind, canon, features, targets, usable.variant)
+    problems = _gradient_errors(got, expected)
+    if problems:
+        # A known fault: the state detached between steps (a one-step cell that returns
+        # h.detach(), say): the gradients are exactly those of the last step alone.
+        _, cut = cells.reference_gradients(
+            found.kind, canon, features, targets, usable.variant, cut=True
+        )
+        if not _gradient_errors(got, cut):
+            state = "h(t-1)" if found.kind == "rnn" else "h(t-1) and c(t-1)"
+            return {
+                "h(t-1)": f"they are those of the last time step alone: {state} reach each "
+                "step detached from the graph (.detach(), .data), so back-propagation "
+                "through time is cut and no gradient flows to the earlier steps"
+            }
+    return problems
+
+
+def _gradient_errors(
+    got: Mapping[str, np.ndarray | None], expected: Mapping[str, np.ndarray]
+) -> dict[str, str]:
+    """{canonical name: how its gradient differs from the expected one}."""
     problems: dict[str, str] = {}
     for name, want in expected.items():
         have = got.get(name)
