@@ -104,8 +104,9 @@ STATE_FORMS = ("h", "h, c", "(h, c)")
 class Stepping:
     """A one-step cell: ``forward(x_t, *state)`` gives one time step's output p(t) and the
     new state, and the student's train.py loops over the sequence. The grader runs that
-    loop here, from h(0) = c(0) = 0 (the hand-out's initial state), feeding each step the
-    state the previous step returned, and keeps the last step's output p(T).
+    loop itself on its own inputs, from h(0) = c(0) = 0 (the hand-out's initial state),
+    feeding each step the state the previous step returned, and keeps the last step's
+    output p(T).
 
     ``output`` and ``carried`` index the tuple a step returns: where p(t) is, and where the
     new state is, in the order it is passed back (the student's own convention)."""
@@ -124,14 +125,11 @@ class Stepping:
 
     def run(self, model: Any, x: torch.Tensor, width: int) -> Any:
         """p(T) (remote) for the batch-first input ``x`` (B, T[, D]) and a state of
-        ``width`` units."""
+        ``width`` units: for t = 1 .. T, p(t), state = model(x[:, t], *state), the loop
+        sent as one request (the runtime's ``unroll``) rather than T round trips."""
+        session = object.__getattribute__(model, "_session")
         state = self.initial(lambda: torch.zeros(x.shape[0], width, dtype=x.dtype))
-        out = None
-        for t in range(x.shape[1]):
-            result = model(x[:, t].contiguous(), *state)  # x_t: (B,) or (B, D)
-            out = result[self.output]  # p(t)  (B, C)
-            state = [result[i] for i in self.carried]  # h(t)[, c(t)]
-        return out
+        return session.op("unroll", model, x, state, self.output, list(self.carried))
 
     def describe(self, layout: Layout) -> str:
         """The note for the report."""
