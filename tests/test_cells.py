@@ -194,3 +194,50 @@ def test_each_palindrome_spec_numbers_every_equation_its_messages_quote(assignme
     spec = tomllib.loads((GRADERS / assignment / "assignment.toml").read_text())
     for kind, equations in spec["settings"]["equations"].items():
         assert cells.variants(kind, equations)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_cut_state_keeps_the_values_and_gives_the_last_step_gradients(rng, x, kind):
+    # A cell whose state is detached between steps computes the same p(T); its gradients
+    # are those of the last step alone, which is how that fault is recognised.
+    canon = canonical_params(kind, rng)
+    targets = np.arange(len(x)) % 10
+    t = {n: torch.from_numpy(v) for n, v in canon.items()}
+    with torch.no_grad():
+        same = cells.forward(kind, t, torch.from_numpy(x), cut=True)
+    np.testing.assert_allclose(same.numpy(), run(kind, canon, x))
+    _, full = cells.reference_gradients(kind, canon, x, targets)
+    _, cut = cells.reference_gradients(kind, canon, x, targets, cut=True)
+    np.testing.assert_allclose(cut["W_ph"], full["W_ph"])
+    recurrent = "W_hh" if kind == "rnn" else "W_fh"
+    assert not np.allclose(cut[recurrent], full[recurrent])
+    # By hand: the same loss with the state before the last step held constant.
+    params = {n: torch.tensor(v, requires_grad=True) for n, v in canon.items()}
+    with torch.no_grad():
+        head = {n: torch.from_numpy(v) for n, v in canon.items()}
+    xt = torch.from_numpy(x)
+    h_last = _state_before_last_step(kind, head, xt)
+    logits = _last_step(kind, params, xt[:, -1], *h_last)
+    torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets)).backward()
+    np.testing.assert_allclose(cut[recurrent], params[recurrent].grad.numpy(), atol=1e-10)
+
+
+def _state_before_last_step(kind, P, x):
+    B, H = x.shape[0], DIMS.H
+    h, c = torch.zeros(B, H, dtype=x.dtype), torch.zeros(B, H, dtype=x.dtype)
+    for t in range(x.shape[1] - 1):
+        h, c = _cell(kind, P, x[:, t], h, c)
+    return h, c
+
+
+def _cell(kind, P, xt, h, c):
+    if kind == "rnn":
+        return torch.tanh(xt @ P["W_hx"].T + h @ P["W_hh"].T + P["b_h"]), c
+    gate = {g: xt @ P[f"W_{g}x"].T + h @ P[f"W_{g}h"].T + P[f"b_{g}"] for g in "gifo"}
+    c = torch.tanh(gate["g"]) * torch.sigmoid(gate["i"]) + c * torch.sigmoid(gate["f"])
+    return torch.tanh(c) * torch.sigmoid(gate["o"]), c
+
+
+def _last_step(kind, P, xt, h, c):
+    h, _ = _cell(kind, P, xt, h, c)
+    return h @ P["W_ph"].T + P["b_p"]

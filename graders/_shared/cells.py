@@ -114,9 +114,16 @@ def equation_range(equations: Mapping[str, int]) -> str:
 
 
 def forward(
-    kind: str, params: Mapping[str, torch.Tensor], x: torch.Tensor, variant: str | None = None
+    kind: str,
+    params: Mapping[str, torch.Tensor],
+    x: torch.Tensor,
+    variant: str | None = None,
+    *,
+    cut: bool = False,
 ) -> torch.Tensor:
-    """Logits p(T) of the equations for x (B, T, D); ``variant`` injects one mistake."""
+    """Logits p(T) of the equations for x (B, T, D); ``variant`` injects one mistake.
+    With ``cut`` the state is detached between time steps (the same values; gradients
+    through the last step only: back-propagation through time cut)."""
     P = dict(params)
     v = variant or ""
     if v == "swap_i_f":
@@ -131,6 +138,8 @@ def forward(
     first_h = None
     for t in range(T):
         xt = x[:, t]
+        if cut:
+            h, c = h.detach(), c.detach()
         if kind == "rnn":
             a = xt @ P["W_hx"].T
             if v != "no_recurrence":
@@ -641,20 +650,24 @@ def reference_gradients(
     x: np.ndarray,
     targets: np.ndarray,
     variant: str | None = None,
+    *,
+    cut: bool = False,
 ) -> tuple[float, dict[str, np.ndarray]]:
     """Cross-entropy of the last step and its gradients for the canonical parameters.
 
     With ``variant``, the gradients of the equations with that one mistake: a cell
-    whose forward pass has a known mistake still has its backward pass checked.
+    whose forward pass has a known mistake still has its backward pass checked. With
+    ``cut``, the gradients of a cell whose state is detached between time steps.
     """
     params = {
         n: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
         for n, v in canonical.items()
     }
-    logits = forward(kind, params, torch.from_numpy(np.asarray(x, dtype=np.float64)), variant)
+    x_ = torch.from_numpy(np.asarray(x, dtype=np.float64))
+    logits = forward(kind, params, x_, variant, cut=cut)
     loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets.astype(np.int64)))
     loss.backward()
-    return float(loss), {
+    return float(loss.detach()), {
         n: (p.grad.numpy().copy() if p.grad is not None else np.zeros(p.shape))
         for n, p in params.items()
     }

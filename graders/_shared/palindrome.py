@@ -11,12 +11,16 @@ zeroes a student:
 - constructor: the skeleton's keyword arguments, then positional, then fewer;
 - input layout: (B, T) floats, (B, T, 1), one-hot (B, T, 10), time-first;
 - output: logits, probabilities or log-probabilities, (B, C) or every step;
-- a batch size baked in at construction (the model is then built per batch size).
+- a batch size baked in at construction (the model is then built per batch size);
+- a one-step cell, ``forward(x_t, state)`` returning the step's output and the new state,
+  whose loop over time lives in the student's train.py: the grader runs that loop itself
+  (``Stepping``), on its own inputs, from the zero state the hand-out sets.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +96,52 @@ LAYOUTS: tuple[Layout, ...] = _FLOAT32 + tuple(
 )
 
 
+#: How a one-step cell takes its state: one tensor h, two arguments h, c, or one tuple (h, c).
+STATE_FORMS = ("h", "h, c", "(h, c)")
+
+
+@dataclass(frozen=True)
+class Stepping:
+    """A one-step cell: ``forward(x_t, *state)`` gives one time step's output p(t) and the
+    new state, and the student's train.py loops over the sequence. The grader runs that
+    loop itself on its own inputs, from h(0) = c(0) = 0 (the hand-out's initial state),
+    feeding each step the state the previous step returned, and keeps the last step's
+    output p(T).
+
+    ``output`` and ``carried`` index the tuple a step returns: where p(t) is, and where the
+    new state is, in the order it is passed back (the student's own convention)."""
+
+    state: str  #: one of STATE_FORMS
+    output: int
+    carried: tuple[int, ...]
+
+    def initial(self, zeros: Callable[[], torch.Tensor]) -> list[Any]:
+        """The arguments after x_t for the first step."""
+        if self.state == "h":
+            return [zeros()]
+        if self.state == "h, c":
+            return [zeros(), zeros()]
+        return [(zeros(), zeros())]
+
+    def run(self, model: Any, x: torch.Tensor, width: int) -> Any:
+        """p(T) (remote) for the batch-first input ``x`` (B, T[, D]) and a state of
+        ``width`` units: for t = 1 .. T, p(t), state = model(x[:, t], *state), the loop
+        sent as one request (the runtime's ``unroll``) rather than T round trips."""
+        session = object.__getattribute__(model, "_session")
+        state = self.initial(lambda: torch.zeros(x.shape[0], width, dtype=x.dtype))
+        return session.op("unroll", model, x, state, self.output, list(self.carried))
+
+    def describe(self, layout: Layout) -> str:
+        """The note for the report."""
+        new = {"h": "h(t)", "h, c": "h(t), c(t)", "(h, c)": "(h(t), c(t))"}[self.state]
+        zero = "h(0) = 0" if self.state == "h" else "h(0) = c(0) = 0"
+        return (
+            f"your forward takes one time step, forward(x_t, {self.state}) -> p(t) and the "
+            f"new state {new}, with x_t one step of {layout.describe}; the grader ran the "
+            f"loop over time itself, from {zero}, as your train.py does (accepted)"
+        )
+
+
 @dataclass
 class Probe:
     """What was learned about a student's model class, and the notes for the report."""
@@ -103,9 +153,70 @@ class Probe:
     build: Callable[..., Any]
     batch_fixed: bool = False
     notes: list[str] = field(default_factory=list)
+    #: a one-step cell: how the grader runs its loop over time (None: forward takes x whole)
+    step: Stepping | None = None
+    #: the state width of each one-step model built here (others are probed)
+    _widths: weakref.WeakKeyDictionary[Any, int] = field(
+        default_factory=weakref.WeakKeyDictionary, repr=False
+    )
 
     def model(self, *, seq_length: int, hidden: int, batch: int) -> Any:
-        return self.build(seq_length, self.layout.input_dim, hidden, 10, batch)
+        built = self.build(seq_length, self.layout.input_dim, hidden, 10, batch)
+        if self.step is not None:
+            with contextlib.suppress(TypeError):  # a model no weak reference can name
+                self._widths[built] = hidden
+        return built
+
+    def forward(self, model: Any, x: torch.Tensor) -> Any:
+        """The model's output (remote) for the encoded input ``x``: its forward on x, or,
+        for a one-step cell, the grader's loop over time."""
+        if self.step is None:
+            return model(x)
+        width = self._widths.get(model) if _weakrefable(model) else None
+        if width is None:
+            width = _state_width(self, model, x)
+            with contextlib.suppress(TypeError):
+                self._widths[model] = width
+        return self.step.run(model, x, width)
+
+
+def _weakrefable(obj: Any) -> bool:
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _state_width(found: Probe, model: Any, x: torch.Tensor) -> int:
+    """The state width of a one-step model the grader did not build (the one the
+    student's train.py trained): the sizes its parameters have, tried in turn, until a
+    step runs with a state of that width and returns a state of the same width."""
+    assert found.step is not None
+    session = object.__getattribute__(model, "_session")
+    shapes = session.op("parameters", model, want="value")
+    sizes = sorted({int(n) for v in shapes.values() for n in np.shape(v) if int(n) > 1})
+    for width in sizes:
+        with contextlib.suppress(StudentError):
+            zeros = torch.zeros(x.shape[0], width, dtype=x.dtype)
+            state = found.step.initial(zeros.clone)
+            result = model(x[:, 0].contiguous(), *state)
+            shape = _shape_of(result[found.step.carried[0]])
+            if shape == (x.shape[0], width):
+                return width
+    fail("could not find the width of your one-step cell's state (h) from its parameters")
+    raise AssertionError("unreachable")
+
+
+def _shape_of(value: Any) -> tuple[int, ...] | None:
+    """A remote tensor's shape; for a (h, c) tuple, its first member's."""
+    if not isinstance(value, Remote):
+        return None
+    if value.remote_shape is not None:
+        return tuple(value.remote_shape)
+    if value.remote_type in ("builtins.tuple", "builtins.list"):
+        return _shape_of(value[0])
+    return None
 
 
 #: The skeleton's constructor arguments (skeleton A; B and C drop batch_size and device).
@@ -195,10 +306,10 @@ def construction_errors(cls: Remote) -> list[StudentError]:
 
 
 def _output(
-    session: StudentSession, model: Any, x: torch.Tensor, batch: int, seq: int
+    session: StudentSession, found: Probe, model: Any, x: torch.Tensor, batch: int, seq: int
 ) -> np.ndarray | str:
     """The model's (B, 10) output for ``x``, or what came back instead, in words."""
-    out = session.fetch(model(x))
+    out = session.fetch(found.forward(model, x))
     if not isinstance(out, np.ndarray):
         return _described(out)
     if out.shape == (batch, 10):
@@ -225,33 +336,32 @@ def _described(out: Any) -> str:
 def probe(
     session: StudentSession, cls: Remote, kind: str, *, hidden: int = 12, seq_length: int = 6
 ) -> Probe:
-    """Find a constructor call and an input layout under which forward works."""
+    """Find a constructor call and an input layout under which forward works: forward on
+    the whole sequence first, then, for a forward that takes a state too, one time step at
+    a time (``Stepping``)."""
     rng = np.random.default_rng(0)
     errors: list[str] = []
     for batch in (4, 3):
         digits, _ = palindromes(batch, seq_length + 1, rng)
         for ctor_name, build in constructors(cls):
             for layout in LAYOUTS:
+                candidate = Probe(cls, kind, layout, "logits", build)
                 try:
-                    model = build(seq_length, layout.input_dim, hidden, 10, batch)
-                    out = _output(session, model, layout.encode(digits), batch, seq_length)
+                    model = candidate.model(seq_length=seq_length, hidden=hidden, batch=batch)
+                    out = _output(
+                        session, candidate, model, layout.encode(digits), batch, seq_length
+                    )
                 except StudentError as exc:
                     errors.append(f"{ctor_name}, {layout.describe}: {exc.type}: {exc.message}")
                     continue
                 if isinstance(out, str):
                     errors.append(f"{ctor_name}, {layout.describe}: it returned {out}")
                     continue
-                notes = []
-                if ctor_name not in ("keyword arguments of the skeleton", SIGNATURE):
-                    notes.append(f"the model was built with {ctor_name}")
-                if layout.name != "BT" or layout.dtype != "float32":
-                    notes.append(f"your forward was given {layout.describe} (accepted)")
-                kind_out = cells.output_kind(out)
-                if kind_out != "logits":
-                    notes.append(f"your forward returns {kind_out} instead of logits (accepted)")
-                found = Probe(cls, kind, layout, kind_out, build, notes=notes)
-                found.batch_fixed = not _works_for(session, found, batch, seq_length, hidden)
-                return found
+                return _found(session, candidate, ctor_name, out, batch, seq_length, hidden)
+    stepped = _probe_steps(session, cls, kind, hidden=hidden, seq_length=seq_length)
+    if isinstance(stepped, tuple):
+        return _found(session, *stepped, seq_length, hidden)
+    errors = stepped + errors
     detail = "\n".join(f"  - {e}" for e in errors[:8])
     returned = {e.split(": it returned ", 1)[1] for e in errors if ": it returned " in e}
     if len(returned) == 1:
@@ -264,12 +374,129 @@ def probe(
     raise AssertionError("unreachable")
 
 
+def _found(
+    session: StudentSession,
+    found: Probe,
+    ctor_name: str,
+    out: np.ndarray,
+    batch: int,
+    seq_length: int,
+    hidden: int,
+) -> Probe:
+    """The probe that worked, with its notes for the report."""
+    layout = found.layout
+    if ctor_name not in ("keyword arguments of the skeleton", SIGNATURE):
+        found.notes.append(f"the model was built with {ctor_name}")
+    if found.step is not None:
+        found.notes.append(found.step.describe(layout))
+    elif layout.name != "BT" or layout.dtype != "float32":
+        found.notes.append(f"your forward was given {layout.describe} (accepted)")
+    found.output = cells.output_kind(out)
+    if found.output != "logits":
+        found.notes.append(f"your forward returns {found.output} instead of logits (accepted)")
+    found.batch_fixed = not _works_for(session, found, batch, seq_length, hidden)
+    return found
+
+
+#: The layouts a one-step cell's x_t comes from: x[:, t] of (B, T), (B, T, 1) or one-hot
+#: (B, T, 10), in float32, then float64 (time-first layouts give the same x_t).
+STEP_LAYOUTS = tuple(lay for lay in LAYOUTS if lay.name in ("BT", "BT1", "onehot"))
+
+
+def _state_forms(session: StudentSession, model: Any, kind: str) -> list[str]:
+    """How the one-step forward may take its state, from its signature: [] when forward
+    takes the input alone (not a one-step cell)."""
+    params = signature.parameters(session, model.forward)
+    forms = ["h"] if kind == "rnn" else ["(h, c)", "h, c"]
+    if params is None or any(p.kind == "VAR_POSITIONAL" for p in params):
+        return forms
+    positional = [p for p in params if p.kind in ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")]
+    extra = len(positional) - 1
+    if extra < 1:
+        return []
+    if kind == "lstm":
+        return ["h, c"] if extra >= 2 else ["(h, c)"]
+    return forms
+
+
+def _step_structure(
+    session: StudentSession, model: Any, form: str, x: torch.Tensor, hidden: int
+) -> Stepping | str:
+    """Where one step's output p(t) and new state are in what it returns (probed with the
+    first time step and a zero state), or what came back instead, in words."""
+    batch = x.shape[0]
+    state = Stepping(form, 0, ()).initial(lambda: torch.zeros(batch, hidden, dtype=x.dtype))
+    result = model(x[:, 0].contiguous(), *state)
+    kind = result.remote_type if isinstance(result, Remote) else type(result).__name__
+    if kind not in ("builtins.tuple", "builtins.list", "tuple", "list"):
+        return (
+            f"one step returned a {kind.rsplit('.', 1)[-1]}; a one-step cell must return "
+            "its output p(t) and its new state"
+        )
+    items = [result[i] for i in range(min(len(result), 6))]
+    outputs = [i for i, v in enumerate(items) if _shape_of(v) == (batch, 10)]
+    is_tuple = [isinstance(v, Remote) and v.remote_shape is None for v in items]
+    states = [
+        i
+        for i, v in enumerate(items)
+        if _shape_of(v) == (batch, hidden) and is_tuple[i] == (form == "(h, c)")
+    ]
+    need = 2 if form == "h, c" else 1
+    if not outputs or len(states) < need:
+        shapes = ", ".join(str(_shape_of(v) or "a tuple") for v in items)
+        return (
+            f"one step returned ({shapes}); expected p(t) ({batch}, 10) and the new state "
+            f"{form} of ({batch}, {hidden}) each"
+        )
+    return Stepping(form, outputs[0], tuple(states[:need]))
+
+
+def _probe_steps(
+    session: StudentSession, cls: Remote, kind: str, *, hidden: int, seq_length: int
+) -> tuple[Probe, str, np.ndarray, int] | list[str]:
+    """A one-step cell, ``forward(x_t, state)``: (probe, constructor, output, batch) for
+    the first way that runs the grader's loop over time, or why none did (for a forward
+    that takes no state: [])."""
+    rng = np.random.default_rng(0)
+    errors: list[str] = []
+    for batch in (4, 3):
+        digits, _ = palindromes(batch, seq_length + 1, rng)
+        for ctor_name, build in constructors(cls):
+            for layout in STEP_LAYOUTS:
+                try:
+                    model = build(seq_length, layout.input_dim, hidden, 10, batch)
+                    forms = _state_forms(session, model, kind)
+                except StudentError:
+                    break  # the whole-sequence probe has said why it cannot be built
+                if not forms:
+                    return []
+                x = layout.encode(digits)
+                for form in forms:
+                    where = f"one time step at a time, x_t from {layout.describe}, state {form}"
+                    try:
+                        step = _step_structure(session, model, form, x, hidden)
+                        if isinstance(step, str):
+                            errors.append(f"{where}: {step}")
+                            continue
+                        candidate = Probe(cls, kind, layout, "logits", build, step=step)
+                        candidate._widths[model] = hidden
+                        out = _output(session, candidate, model, x, batch, seq_length)
+                    except StudentError as exc:
+                        errors.append(f"{where}: {exc.type}: {exc.message}")
+                        continue
+                    if isinstance(out, str):
+                        errors.append(f"{where}: it returned {out}")
+                        continue
+                    return candidate, ctor_name, out, batch
+    return errors
+
+
 def _works_for(session: StudentSession, found: Probe, batch: int, seq: int, hidden: int) -> bool:
     other = batch + 2
     digits, _ = palindromes(other, seq + 1, np.random.default_rng(1))
     with contextlib.suppress(StudentError):
         model = found.model(seq_length=seq, hidden=hidden, batch=batch)
-        out = _output(session, model, found.layout.encode(digits), other, seq)
+        out = _output(session, found, model, found.layout.encode(digits), other, seq)
         return not isinstance(out, str)
     return False
 
@@ -292,7 +519,7 @@ def run_model(
                 for i in range(0, usable, chunk)
             ]
         )
-    out = _output(session, model, found.layout.encode(digits), len(digits), digits.shape[1])
+    out = _output(session, found, model, found.layout.encode(digits), len(digits), digits.shape[1])
     if isinstance(out, str):
         fail(f"your forward returned {out}")
     assert not isinstance(out, str)
@@ -435,11 +662,32 @@ def gradient_problems(
     session.op("set_parameters", model, {n: v.astype(np.float32) for n, v in values.items()})
     digits, targets = palindromes(5, 7, rng)
     session.op("zero_grad", model)
-    out = _last_step(model(found.layout.encode(digits)), found, 5, 6)
+    out = _last_step(found.forward(model, found.layout.encode(digits)), found, 5, 6)
     loss_of(session, found, out, targets).backward()
     got = cells.canonical_gradients(usable.mapping, session.op("gradients", model, want="value"))
     features = found.layout.features(digits)
     _, expected = cells.reference_gradients(found.kind, canon, features, targets, usable.variant)
+    problems = _gradient_errors(got, expected)
+    if problems:
+        # A known fault: the state detached between steps (a one-step cell that returns
+        # h.detach(), say): the gradients are exactly those of the last step alone.
+        _, cut = cells.reference_gradients(
+            found.kind, canon, features, targets, usable.variant, cut=True
+        )
+        if not _gradient_errors(got, cut):
+            state = "h(t-1)" if found.kind == "rnn" else "h(t-1) and c(t-1)"
+            return {
+                "h(t-1)": f"they are those of the last time step alone: {state} reach each "
+                "step detached from the graph (.detach(), .data), so back-propagation "
+                "through time is cut and no gradient flows to the earlier steps"
+            }
+    return problems
+
+
+def _gradient_errors(
+    got: Mapping[str, np.ndarray | None], expected: Mapping[str, np.ndarray]
+) -> dict[str, str]:
+    """{canonical name: how its gradient differs from the expected one}."""
     problems: dict[str, str] = {}
     for name, want in expected.items():
         have = got.get(name)
@@ -515,7 +763,7 @@ def train(
     accuracy = 0.0
     for step in range(1, steps + 1):
         digits, targets = palindromes(batch, length, rng)
-        out = model(found.layout.encode(digits))
+        out = found.forward(model, found.layout.encode(digits))
         out = _last_step(out, found, batch, length - 1)
         if found.output == "probabilities":
             out = log(out)

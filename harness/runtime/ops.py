@@ -231,6 +231,20 @@ def text_repr(obj: Any) -> str:
     return repr(obj)[:4000]
 
 
+def unroll(step: Any, xs: Any, state: list[Any], output: int, carried: list[int]) -> Any:
+    """Call ``step(x_t, *state)`` for each time step x_t = ``xs[:, t]``, passing each call
+    the items ``carried`` of what the previous call returned; the item ``output`` of the
+    last call. For a model that takes one time step at a time: the grader sends the inputs
+    and the initial state, and one request runs the loop (one per step would be T round
+    trips)."""
+    out = None
+    for t in range(xs.shape[1]):
+        result = step(xs[:, t], *state)
+        out = result[output]
+        state = [result[i] for i in carried]
+    return out
+
+
 def call_captured(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Call ``fn`` and also return what it printed (for checks on printed output)."""
     out = io.StringIO()
@@ -284,6 +298,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "len": length,
     "repr": text_repr,
     "call_captured": call_captured,
+    "unroll": unroll,
     "list_files": list_files,
 }
 
