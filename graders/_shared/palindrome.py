@@ -155,6 +155,9 @@ class Probe:
     notes: list[str] = field(default_factory=list)
     #: a one-step cell: how the grader runs its loop over time (None: forward takes x whole)
     step: Stepping | None = None
+    #: where p(T) is when forward returns a tuple (``(h, p)``, ``(p, (h, c))``: the
+    #: student's train.py takes that item); None when it returns the output alone
+    pick: int | None = None
     #: the state width of each one-step model built here (others are probed)
     _widths: weakref.WeakKeyDictionary[Any, int] = field(
         default_factory=weakref.WeakKeyDictionary, repr=False
@@ -171,7 +174,8 @@ class Probe:
         """The model's output (remote) for the encoded input ``x``: its forward on x, or,
         for a one-step cell, the grader's loop over time."""
         if self.step is None:
-            return model(x)
+            out = model(x)
+            return out if self.pick is None else out[self.pick]
         width = self._widths.get(model) if _weakrefable(model) else None
         if width is None:
             width = _state_width(self, model, x)
@@ -308,10 +312,26 @@ def construction_errors(cls: Remote) -> list[StudentError]:
 def _output(
     session: StudentSession, found: Probe, model: Any, x: torch.Tensor, batch: int, seq: int
 ) -> np.ndarray | str:
-    """The model's (B, 10) output for ``x``, or what came back instead, in words."""
+    """The model's (B, 10) output for ``x``, or what came back instead, in words.  A
+    forward that returns a tuple with exactly one item shaped as the output (the others
+    being states) is read through that item from now on (``found.pick``)."""
     out = session.fetch(found.forward(model, x))
+    if isinstance(out, tuple | list) and found.step is None and found.pick is None:
+        fits = [
+            i
+            for i, item in enumerate(out)
+            if isinstance(item, np.ndarray) and not isinstance(_last_output(item, batch, seq), str)
+        ]
+        if len(fits) == 1:
+            found.pick = fits[0]
+            out = out[fits[0]]
     if not isinstance(out, np.ndarray):
         return _described(out)
+    return _last_output(out, batch, seq)
+
+
+def _last_output(out: np.ndarray, batch: int, seq: int) -> np.ndarray | str:
+    """p(T) of shape (B, 10) from an output array, or what it is instead, in words."""
     if out.shape == (batch, 10):
         return out
     if out.ndim == 3 and out.shape[-1] == 10:  # every step: keep the last
@@ -389,6 +409,11 @@ def _found(
         found.notes.append(f"the model was built with {ctor_name}")
     if found.step is not None:
         found.notes.append(found.step.describe(layout))
+    if found.pick is not None:
+        found.notes.append(
+            f"your forward returns a tuple; its item {found.pick} (counting from 0) has the "
+            "output's shape and was graded as p(T) (accepted)"
+        )
     elif layout.name != "BT" or layout.dtype != "float32":
         found.notes.append(f"your forward was given {layout.describe} (accepted)")
     found.output = cells.output_kind(out)
