@@ -177,6 +177,11 @@ def test_forward_matches_reference(student, lstm, lstm_probe, reference, text, h
     )
 
 
+def _shown(loss: float) -> str:
+    """A loss for a message: three decimals, unless a student's numbers are enormous."""
+    return f"{loss:.3f}" if abs(loss) < 1e6 else f"{loss:.3g}"
+
+
 def test_training_reduces_loss(
     student, lstm, lstm_probe, reference, text, settings, handout, evidence
 ):
@@ -257,11 +262,11 @@ def test_training_reduces_loss(
             own = losses[-1] < ratio * losses[0]
             fail(
                 f"{loop}: your model's parameters, run through the reference's nn.LSTM + "
-                f"nn.Linear by the grader, went only from a cross-entropy of {first:.3f} to "
-                f"{last:.3f}; it must fall below {ratio:g} of the start"
+                f"nn.Linear by the grader, went only from a cross-entropy of {_shown(first)} to "
+                f"{_shown(last)}; it must fall below {ratio:g} of the start"
                 + (
-                    f" (your own forward's logits went from {losses[0]:.3f} to "
-                    f"{losses[-1]:.3f}: what it returned is not what its parameters learned)"
+                    f" (your own forward's logits went from {_shown(losses[0])} to "
+                    f"{_shown(losses[-1])}: what it returned is not what its parameters learned)"
                     if own
                     else ""
                 )
@@ -276,7 +281,7 @@ def test_training_reduces_loss(
                 "all but stops learning; return the logits"
             )
         fail(
-            f"{loop} took the cross-entropy only from {losses[0]:.3f} to {losses[-1]:.3f}; "
+            f"{loop} took the cross-entropy only from {_shown(losses[0])} to {_shown(losses[-1])}; "
             f"it must fall below {ratio:g} of the start.{why}"
         )
     # No mapping: what it learned must be in its parameters. Set back to where they
@@ -288,9 +293,9 @@ def test_training_reduces_loss(
         fail(f"forward, with your parameters set back to where they started: {exc.summary()}")
     if not again > losses[-1] + 0.5 * (losses[0] - losses[-1]):
         fail(
-            f"{loop} took the cross-entropy of your forward's logits from {losses[0]:.3f} to "
-            f"{losses[-1]:.3f}, but with its parameters set back to where they started, it "
-            f"gives {again:.3f}: the fall did not come from what the parameters learned"
+            f"{loop} took the cross-entropy of your forward's logits from {_shown(losses[0])} to "
+            f"{_shown(losses[-1])}, but with its parameters set back to where they started, it "
+            f"gives {_shown(again)}: the fall did not come from what the parameters learned"
         )
 
 
