@@ -13,6 +13,10 @@ submissions know of and in every process they start, and a random seed, which is
 command line of every student process.  The graders and reference are copies holding a
 secret, and the grading user's home and environment hold one too: none may reach a
 result.
+
+The forged-training cases (``hostile/training_cases.py``: issue 14, causes 2 and 3) are
+submissions of the course's own assignments, graded with their real graders in a batch
+of their own per backend (``-k training``), and judged the same way.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import grading_timeout, require
 from hostile import cases as hc
-from hostile import lstm_cases, machine, table
+from hostile import lstm_cases, machine, principle, table, training_cases
 from hostile.student import source
 from hostile.zips import zip_files
 
@@ -68,6 +72,15 @@ WORKER_RSS_LIMIT = 2 * 1024**3
 LSTM_BACKENDS = ("bwrap",)
 NOT_HERE = "not run here: the torch cases run on bubblewrap"
 CASES = hc.by_name(hc.TINY_RNN + lstm_cases.LSTM_CASES)
+#: Forged training on the course's own assignments: graded in batches of their own
+#: (``-k training``), on every backend.
+TRAINING = hc.by_name(training_cases.TRAINING_CASES)
+ALL = CASES | TRAINING
+#: The course's assignments, graded from the repository's graders.
+COURSE = {
+    training_cases.PALINDROME: ROOT / "graders" / training_cases.PALINDROME,
+    training_cases.CHAR_LAB: ROOT / "graders" / training_cases.CHAR_LAB,
+}
 
 
 @dataclass
@@ -87,6 +100,7 @@ class Batch:
     output: str = ""  #: what the command line printed (local only)
     faults: list[str] = field(default_factory=list)  #: the harness's own, batch-wide
     elapsed: dict[str, float] = field(default_factory=dict)  #: seconds per graded folder
+    peak_rss: int = 0  #: the largest resident size of a process the batch waited for
 
 
 # -- the batch's world ---------------------------------------------------------------------
@@ -140,6 +154,8 @@ def _listener(greeting: bytes) -> Iterator[int]:
 def _zip_for(case: hc.Case, targets: dict) -> bytes:
     if case.archive is not None:
         return case.archive(targets)
+    if case.assignment in COURSE:
+        return zip_files(training_cases.files_of(case))
     if case.assignment == "tiny-lstm":
         files = {"lstm.py": case.body}
         files.update({n: lstm_cases.EXTRA_BUILDERS[b](targets) for n, b in case.extra.items()})
@@ -170,7 +186,7 @@ def _breaches(batch: Batch, case: hc.Case, result: SubmissionResult | None) -> l
         found += [
             f"said: {line}" for line in result.stdout.splitlines() if line.startswith("BREACH ")
         ]
-    folder = batch.out / case.name
+    folder = batch.out / case.id
     for path, data in batch.contents.items():
         if not path.is_relative_to(folder):
             continue
@@ -248,7 +264,7 @@ def _problems(batch: Batch, case: hc.Case) -> list[str]:
 # -- one batch per backend -------------------------------------------------------------------
 
 
-def _grade(batch: Batch, assignment: Path, folder: Path) -> None:
+def _grade(batch: Batch, assignment: Path, folder: Path, cases: list[hc.Case]) -> None:
     started = time.monotonic()
     if batch.backend == "local":
         args = [
@@ -279,12 +295,21 @@ def _grade(batch: Batch, assignment: Path, folder: Path) -> None:
         )
         batch.faults += [done.report_error] if done.report_error else []
     spec = find_assignment(str(assignment))
-    ids = [p.name.split("_", 1)[0] for p in folder.glob("*.zip")]
-    batch.results.update({r.student_id: r for r in api.collect(batch.out, spec, ids)})
+    names = {c.id: c.name for c in cases}
+    results = api.collect(batch.out, spec, list(names))
+    batch.results.update({names[r.student_id]: r for r in results})
     batch.elapsed[spec.name] = round(time.monotonic() - started, 1)
 
 
-def _run(backend: str, root: Path) -> Batch:
+def _zip_name(case: hc.Case) -> str:
+    """The ZIP's name, as the assignment's naming rule wants it (its id before the rest)."""
+    if case.assignment == training_cases.PALINDROME:
+        return f"Hostile-{case.id}.zip"  # Surname-Number.zip
+    suffix = {"tiny-rnn": "tiny", "tiny-lstm": "lstm", training_cases.CHAR_LAB: "lab5"}
+    return f"{case.id}_{suffix[case.assignment]}.zip"
+
+
+def _run(backend: str, root: Path, cases: dict[str, hc.Case] = CASES) -> Batch:
     mark = f"m{secrets.token_hex(6)}"
     tiny, lstm, found = _copy_assignments(root, mark)
     found |= {"home": f"SECRET-HOME-{mark}", "environment": f"SECRET-ENV-{mark}"}
@@ -292,7 +317,7 @@ def _run(backend: str, root: Path) -> Batch:
     home.mkdir()
     tmpdir.mkdir()
     (home / "secret.txt").write_text(found["home"] + "\n")
-    ran = [c for c in CASES.values() if not (backend == "local" and c.local.skip)]
+    ran = [c for c in cases.values() if not (backend == "local" and c.local.skip)]
     if backend not in LSTM_BACKENDS:
         ran = [c for c in ran if c.assignment != "tiny-lstm"]
     batch = Batch(backend, root, root / "out", mark, secrets.randbelow(2**30) + 2**30, found, ran)
@@ -314,21 +339,23 @@ def _run(backend: str, root: Path) -> Batch:
             "repo_reference": str(ROOT / "reference" / "palindrome-rnn-lstm" / "part1" / "lstm.py"),
             "repo_harness": str(ROOT / "harness" / "checks" / "compare.py"),
         }
-        folders = {"tiny": root / "subs-tiny", "lstm": root / "subs-lstm"}
+        assignments = {"tiny-rnn": tiny, "tiny-lstm": lstm, **COURSE}
+        folders = {name: root / f"subs-{name}" for name in assignments}
         for folder in folders.values():
             folder.mkdir()
         for case in ran:
-            kind = "lstm" if case.assignment == "tiny-lstm" else "tiny"
-            (folders[kind] / f"{case.name}_{kind}.zip").write_bytes(_zip_for(case, targets))
-            if case.archive is None and kind == "tiny":
+            kind = case.assignment
+            (folders[kind] / _zip_name(case)).write_bytes(_zip_for(case, targets))
+            if case.archive is None and kind == "tiny-rnn":
                 _plant(batch, case, targets)
         env.setenv("TMPDIR", str(tmpdir))
         env.setenv("HOME", str(home))
         env.setenv(ENV_SECRET, found["environment"])
         try:
-            _grade(batch, tiny, folders["tiny"])
-            if any(c.assignment == "tiny-lstm" for c in ran):
-                _grade(batch, lstm, folders["lstm"])
+            for kind, assignment in assignments.items():
+                members = [c for c in ran if c.assignment == kind]
+                if members:
+                    _grade(batch, assignment, folders[kind], members)
         finally:
             _take_stock(batch, before, markers, rss)
     batch.contents = {p: p.read_bytes() for p in batch.out.rglob("*") if p.is_file()}
@@ -343,7 +370,7 @@ def _run(backend: str, root: Path) -> Batch:
             flags=tuple(result.flags) if result else (),
             breaches=tuple(batch.breaches[case.name]),
         )
-    for case in CASES.values():
+    for case in cases.values():
         if case not in ran:
             skipped = case.local.skip if backend == "local" and case.local.skip else NOT_HERE
             batch.records[case.name] = table.Record(skipped=skipped)
@@ -363,6 +390,7 @@ def _take_stock(batch: Batch, before: machine.Snapshot, markers: list[bytes], rs
         + [str(p) for p in root.rglob(f"*{mark}*") if not p.is_relative_to(root / "outside")]
     )
     grown = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    batch.peak_rss = grown
     if grown > max(rss, WORKER_RSS_LIMIT):
         batch.leftovers["memory"] = [
             f"a grading process grew to {grown // 1024**2} MiB ({mark}-reply-bomb?)"
@@ -374,6 +402,12 @@ def _take_stock(batch: Batch, before: machine.Snapshot, markers: list[bytes], rs
                 shutil.rmtree(item)
             else:
                 item.unlink()
+
+
+def _peak(batch: Batch) -> str:
+    """The peak memory of the grading processes (the trusted workers; on local, the
+    student processes too), as measured, for the log."""
+    return f"peak resident memory of a grading process {batch.peak_rss / 1024**2:.0f} MiB"
 
 
 #: The whole batch may take each case's wall-clock backstop (at tiny-lstm's larger limits).
@@ -394,7 +428,34 @@ def batch(request, tmp_path_factory) -> Batch:
     if request.param != "local":
         require(request.param)
     batch = _run(request.param, tmp_path_factory.mktemp(f"hostile-{request.param}"))
-    print(f"\n{request.param}: graded in {batch.elapsed} s")  # (shown with -s)
+    print(f"\n{request.param}: graded in {batch.elapsed} s, {_peak(batch)}")  # (with -s)
+    return batch
+
+
+#: The course's assignments train for real: each case may take its assignment's limits.
+TRAINING_TIMEOUT = pytest.mark.timeout(
+    grading_timeout(
+        max((find_assignment(str(a)).limits for a in COURSE.values()), key=lambda x: x.timeout),
+        len(TRAINING) + 1,
+        jobs=JOBS,
+    )
+)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("bwrap", marks=TRAINING_TIMEOUT),
+        pytest.param("docker", marks=[pytest.mark.docker, TRAINING_TIMEOUT]),
+        pytest.param("local", marks=TRAINING_TIMEOUT),
+    ],
+)
+def training_batch(request, tmp_path_factory) -> Batch:
+    if request.param != "local":
+        require(request.param)
+    root = tmp_path_factory.mktemp(f"hostile-training-{request.param}")
+    batch = _run(request.param, root, TRAINING)
+    print(f"\n{request.param}: graded in {batch.elapsed} s, {_peak(batch)}")  # (with -s)
     return batch
 
 
@@ -408,7 +469,7 @@ def test_every_case_gets_its_verdict(batch):
 
 def test_honest_submissions_keep_full_marks_and_the_batch_survives(batch):
     assert set(batch.results) == {c.name for c in batch.ran}
-    for name in ("honest", "honest-in-folder", "lstm-honest"):
+    for name in ("honest", "honest-in-folder", "lstm-honest", "lab-honest"):
         if name in batch.results:
             r = batch.results[name]
             assert (str(r.status), r.score) == ("graded", r.max_score), r.output
@@ -447,9 +508,9 @@ def test_security_md_says_what_this_backend_did(batch):
     committed = table.parse(table.SECURITY.read_text())
     stale = [
         f"{name}: SECURITY.md says {committed.get(name, {}).get(batch.backend)!r}, "
-        f"this run gives {table.cell(CASES[name], record)!r}"
+        f"this run gives {table.cell(ALL[name], record)!r}"
         for name, record in batch.records.items()
-        if committed.get(name, {}).get(batch.backend) != table.cell(CASES[name], record)
+        if committed.get(name, {}).get(batch.backend) != table.cell(ALL[name], record)
     ]
     assert not stale, "run scripts/security_table.py to update SECURITY.md:\n" + "\n".join(stale)
 
@@ -457,8 +518,22 @@ def test_security_md_says_what_this_backend_did(batch):
 def test_security_md_lists_every_case_once_as_the_cases_say():
     markdown = table.SECURITY.read_text()
     committed = table.parse(markdown)
-    assert list(committed) == [c.name for g in hc.GROUPS for c in CASES.values() if c.group == g]
+    assert list(committed) == [c.name for g in hc.GROUPS for c in ALL.values() if c.group == g]
     # Rendered again from its own cells, the table is unchanged: no threat text went stale.
-    assert table.update(markdown, list(CASES.values()), {}) == markdown, (
+    assert table.update(markdown, list(ALL.values()), {}) == markdown, (
         "run scripts/security_table.py to update SECURITY.md"
     )
+    assert principle.update(markdown) == markdown, (
+        "the verdict-principle table differs from tests/hostile/principle.py: "
+        "run scripts/security_table.py"
+    )
+
+
+def test_training_forgeries_earn_nothing_and_leave_nothing(training_batch):
+    """Causes 2 and 3 of issue 14, on the course's assignments: the same judgements."""
+    test_every_case_gets_its_verdict(training_batch)
+    test_honest_submissions_keep_full_marks_and_the_batch_survives(training_batch)
+    test_no_escape_sequence_reaches_the_terminal_or_the_class_files(training_batch)
+    test_the_machine_is_left_as_it_was(training_batch)
+    test_the_local_backend_warns_that_it_isolates_nothing(training_batch)
+    test_security_md_says_what_this_backend_did(training_batch)

@@ -907,6 +907,15 @@ def learned_loss(
         out = torch.from_numpy(run_model(session, found, model, digits, chunk=128)).double()
         logits = out.clamp_min(1e-12).log() if found.output == "probabilities" else out
         targets = targets[: len(logits)]
+        # Its own logits count only if they come through what it learned (issue 14).
+        learned = float((logits.argmax(dim=1).numpy() == targets).mean())
+        if learned >= 0.5 and accuracy_shuffled(session, found, model, length) >= 0.5:
+            fail(
+                f"the model your train.py trained reaches {learned:.1%} on held-out "
+                f"palindromes of length {length}, and as much with its parameters shuffled "
+                "(chance is 10%): its prediction does not come through what it learned, but "
+                "from the input digits directly"
+            )
     loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets))
     return float(loss) if torch.isfinite(loss) else float("inf")
 

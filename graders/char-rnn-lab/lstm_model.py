@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from char_lab import Handout, Text, globals_setter
 
-from harness.checks import StudentError, fail, student_call
+from harness.checks import FloatArray, StudentError, fail, student_call
 
 LSTM_TOL = {"atol": 1e-5, "rtol": 1e-4}  # float32
 
@@ -154,11 +155,12 @@ def probe_hidden_size(student: Any, lstm: Any, text: Text, H: int, handout: Hand
     raise AssertionError("unreachable: fail() raises")
 
 
-def map_parameters(
+def match_parameters(
     mine: dict[str, tuple[int, ...]], theirs: dict[str, tuple[int, ...]]
-) -> tuple[dict[str, str], list[str]]:
+) -> tuple[dict[str, str], list[str]] | None:
     """{student name: reference name} by name, else by shape in order; and the
-    reference parameters left without a partner."""
+    reference parameters left without a partner. None where some parameter of the
+    student's has no partner of its shape."""
     if mine.keys() == theirs.keys() and all(mine[n] == theirs[n] for n in mine):
         return {n: n for n in mine}, []
     free = list(theirs)
@@ -166,18 +168,28 @@ def map_parameters(
     for name, shape in mine.items():
         partner = next((r for r in free if theirs[r] == shape), "")
         if not partner:
-            fail(
-                "your model's parameters could not be matched to one nn.LSTM layer and one "
-                "nn.Linear layer by shape: yours are "
-                + ", ".join(f"{n} {s}" for n, s in mine.items())
-                + "; the reference's are "
-                + ", ".join(f"{n} {s}" for n, s in theirs.items())
-                + ". forward is compared with the reference's by copying its weights in, "
-                "which needs an nn.LSTM (or nn.LSTMCell) and an nn.Linear of these shapes"
-            )
+            return None
         mapping[name] = partner
         free.remove(partner)
     return mapping, free
+
+
+def map_parameters(
+    mine: dict[str, tuple[int, ...]], theirs: dict[str, tuple[int, ...]]
+) -> tuple[dict[str, str], list[str]]:
+    """``match_parameters``, failing the check where the shapes do not match."""
+    found = match_parameters(mine, theirs)
+    if found is None:
+        fail(
+            "your model's parameters could not be matched to one nn.LSTM layer and one "
+            "nn.Linear layer by shape: yours are "
+            + ", ".join(f"{n} {s}" for n, s in mine.items())
+            + "; the reference's are "
+            + ", ".join(f"{n} {s}" for n, s in theirs.items())
+            + ". forward is compared with the reference's by copying its weights in, "
+            "which needs an nn.LSTM (or nn.LSTMCell) and an nn.Linear of these shapes"
+        )
+    return found
 
 
 def copy_reference_weights(student: Any, ref_model: torch.nn.Module, model: Any) -> list[str]:
@@ -193,3 +205,55 @@ def copy_reference_weights(student: Any, ref_model: torch.nn.Module, model: Any)
     student.op("set_parameters", model, {m: values[r] for m, r in mapping.items()})
     notes = [f"{m} <- reference {r}" for m, r in mapping.items() if m != r]
     return notes + [f"the reference's {r} set to zero (your model has none)" for r in unmatched]
+
+
+def fetch_parameters(student: Any, model: Any) -> dict[str, np.ndarray]:
+    """The model's parameters as plain float64 arrays on this side, checked at the data
+    boundary (NaN is let through: a loss computed from it says what went wrong)."""
+    values = student.op("parameters", model, want="value")
+    if not isinstance(values, dict) or not values:
+        fail(f"your model's parameters came back as {type(values).__name__}, not named arrays")
+    return {
+        str(n): FloatArray().accept(v, f"your model's parameter {n}") for n, v in values.items()
+    }
+
+
+@dataclass(frozen=True)
+class TrustedLSTM:
+    """The reference's ``_charLSTM`` on this side, into which the student's parameters are
+    copied through the mapping by name or shape: its loss is the grader's own measure of
+    what a set of parameters has learned, whatever the student's process says."""
+
+    model: torch.nn.Module
+    mapping: dict[str, str]  #: student name -> reference name
+    unmatched: tuple[str, ...]  #: the reference's parameters the student's model lacks
+
+    @classmethod
+    def for_parameters(
+        cls, ref_model: torch.nn.Module, params: dict[str, np.ndarray]
+    ) -> TrustedLSTM | None:
+        """None where the student's parameters do not map onto the reference's by shape."""
+        theirs = {n: tuple(p.shape) for n, p in ref_model.named_parameters()}
+        found = match_parameters({n: v.shape for n, v in params.items()}, theirs)
+        if found is None:
+            return None
+        return cls(ref_model, found[0], tuple(found[1]))
+
+    def logits(self, params: dict[str, np.ndarray], x: torch.Tensor) -> np.ndarray:
+        """The reference's logits (seq_len, V) for ``x`` from zero states, with ``params``."""
+        named = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for mine, theirs in self.mapping.items():
+                named[theirs].copy_(torch.from_numpy(params[mine]))
+            for theirs in self.unmatched:
+                named[theirs].zero_()
+            H = next(p.shape[1] for n, p in named.items() if "weight_hh" in n)
+            zero = torch.zeros(1, 1, H)
+            out = self.model(x, zero, zero, x.shape[0])[0]
+        return out.double().numpy().reshape(x.shape[0], -1)
+
+
+def cross_entropy(logits: np.ndarray, targets: list[int]) -> float:
+    """The mean cross-entropy of ``logits`` (seq_len, V) for ``targets``, computed here."""
+    loss = F.cross_entropy(torch.from_numpy(logits), torch.tensor(targets))
+    return float(loss)

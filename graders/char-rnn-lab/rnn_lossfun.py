@@ -250,19 +250,33 @@ def mistakes_explaining(cases: list[RnnCase], results: list[RnnResult | str]) ->
 
 
 def adagrad_run(
-    lossfun: Callable[..., Any], text: Text, weights, *, steps: int, losses: list[float]
+    lossfun: Callable[..., Any],
+    text: Text,
+    weights,
+    *,
+    steps: int,
+    losses: list[float],
+    measure: Callable[..., Any] | None = None,
+    measured: list[float] | None = None,
 ) -> list[float]:
     """The script's own loop (seq_length 25, Adagrad lr 0.1) with ``lossfun``; appends the
-    losses to ``losses`` as it goes and returns it."""
+    losses to ``losses`` as it goes and returns it. The weights live here, on the trusted
+    side. With ``measure`` (a lossFun too), the loss of the same weights on the same
+    characters is also measured by it, with its own hidden state, into ``measured``."""
     seq, lr = 25, 0.1
     weights = {n: w.copy() for n, w in weights.items()}
     memory = {n: np.zeros_like(w) for n, w in weights.items()}
     H = weights["Whh"].shape[0]
     hprev, p = np.zeros((H, 1)), 0
+    h_measured = hprev
     for _ in range(steps):
         if p + seq + 1 >= len(text.data):
             hprev, p = np.zeros((H, 1)), 0
+            h_measured = hprev
         inputs, targets = text.indices(p, seq), text.indices(p + 1, seq)
+        if measure is not None and measured is not None:
+            loss, _, h_measured = measure(weights, inputs, targets, h_measured)
+            measured.append(loss)
         loss, grads, hprev = lossfun(weights, inputs, targets, hprev)
         losses.append(loss)
         if not np.isfinite(loss):

@@ -9,6 +9,7 @@ from the source.
 """
 
 import ast
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,8 +18,11 @@ from char_lab import reference_definitions
 from loop_states import detached_later, detaches, is_reset, state_assignments, training_loop
 from lstm_model import (
     LSTM_TOL,
+    TrustedLSTM,
     build_lstm,
     copy_reference_weights,
+    cross_entropy,
+    fetch_parameters,
     forward_parts,
     hardcoded_hidden,
     lstm_forward,
@@ -27,7 +31,7 @@ from lstm_model import (
 )
 
 from _shared.cells import output_kind
-from harness.checks import StudentError, describe_mismatch, fail
+from harness.checks import FloatArray, StudentError, describe_mismatch, fail
 
 
 def test_interface(student, lstm, text, lstm_probe, handout, evidence):
@@ -173,31 +177,58 @@ def test_forward_matches_reference(student, lstm, lstm_probe, reference, text, h
     )
 
 
-def test_training_reduces_loss(student, lstm, lstm_probe, text, settings, handout, evidence):
+def _shown(loss: float) -> str:
+    """A loss for a message: three decimals, unless a student's numbers are enormous."""
+    return f"{loss:.3f}" if abs(loss) < 1e6 else f"{loss:.3g}"
+
+
+def test_training_reduces_loss(
+    student, lstm, lstm_probe, reference, text, settings, handout, evidence
+):
     """The grader's own loop: plain gradient descent on one passage from zero states, the
     cross-entropy of forward's output as the script computes it; the loss must fall.
-    (No torch.optim: an optimiser's first step costs seconds of lazy imports.)"""
+    (No torch.optim: an optimiser's first step costs seconds of lazy imports.)
+
+    The losses that decide are computed here, never read from the student's process.
+    Where the model's parameters map onto the reference's nn.LSTM + nn.Linear and its
+    first output is the reference's with them, the parameters before and after training
+    are fetched and run through the reference here. Otherwise the loss comes from the
+    logits its forward returned, and with its parameters set back to where they started,
+    the model must give back what it learned."""
     H, V = lstm_probe.hidden, text.vocab_size
     steps, length, lr = settings["lstm_steps"], settings["lstm_chars"], settings["lstm_lr"]
     model = build_lstm(student, lstm, text, H, handout)
     torch_ = student.import_module("torch")
     params = student.import_module("builtins").list(model.parameters())
     tensors = [params[i].data for i in range(len(params))]  # updated in place
-    cross_entropy = student.import_module("torch.nn.functional").cross_entropy
+    remote_cross_entropy = student.import_module("torch.nn.functional").cross_entropy
     gradients, add_ = torch_.autograd.grad, torch_._foreach_add_
     x = one_hot(text.indices(0, length), V)
-    targets = torch.tensor(text.indices(1, length))
+    wanted = text.indices(1, length)
+    targets = torch.tensor(wanted)
     zero = torch.zeros(1, 1, H)
-    losses, kind = [], "logits"
+    ref = reference_definitions(reference, handout.lstm_file, lstm_globals(text, H))
+    torch.manual_seed(0)
+    start = fetch_parameters(student, model)
+    trusted = TrustedLSTM.for_parameters(getattr(ref, handout.lstm_class)(), start)
+
+    def logits_of_forward() -> tuple[np.ndarray, Any]:
+        output = model(x, zero, zero, length)[0].reshape(length, V)
+        return student.fetch(output, as_=FloatArray(shape=(length, V))), output
+
+    losses, kind, mapped = [], "logits", False
     for i in range(steps):
         try:
-            output = model(x, zero, zero, length)[0]
+            logits, output = logits_of_forward()
             if i == 0:
-                kind = output_kind(np.asarray(student.fetch(output), dtype=np.float64))
-            loss = cross_entropy(output.reshape(length, V), targets)
+                kind = output_kind(logits)
+                mapped = trusted is not None and not describe_mismatch(
+                    trusted.logits(start, x), logits, what="", **LSTM_TOL
+                )
+            losses.append(cross_entropy(logits, wanted))
+            loss = remote_cross_entropy(output, targets)
             grads = gradients(loss, params, allow_unused=True, materialize_grads=True)
             add_(tensors, grads, alpha=-lr)
-            losses.append(float(loss.item()))
         except StudentError as exc:
             hint = ""
             if "does not require grad" in exc.message:
@@ -208,13 +239,39 @@ def test_training_reduces_loss(student, lstm, lstm_probe, text, settings, handou
             fail(f"training step {i + 1}: {exc.summary()}{hint}")
     evidence.table(
         name="lstm-training",
-        title=f"Gradient descent (lr {lr:g}) on {length} characters, hidden size {H}",
+        title=f"Gradient descent (lr {lr:g}) on {length} characters, hidden size {H}: the "
+        "cross-entropy of your forward's logits, computed by the grader",
         columns=["step", "cross-entropy"],
         rows=[[i + 1, round(v, 4)] for i, v in enumerate(losses)],
     )
     if not np.all(np.isfinite(losses)):
         fail("the loss became NaN or infinite while training")
     ratio = settings["lstm_ratio"]
+    loop = f"{steps} steps of gradient descent (lr {lr:g}) on one {length}-character passage"
+    if mapped and trusted is not None:
+        # The verdict: the trained parameters, through the reference's equations, here.
+        trained = fetch_parameters(student, model)
+        first = cross_entropy(trusted.logits(start, x), wanted)
+        last = cross_entropy(trusted.logits(trained, x), wanted)
+        evidence.text(
+            name="lstm-training-trusted",
+            text=f"Your parameters before and after training, run through the reference's "
+            f"nn.LSTM + nn.Linear by the grader: cross-entropy {first:.4f} -> {last:.4f}",
+        )
+        if not last < ratio * first:
+            own = losses[-1] < ratio * losses[0]
+            fail(
+                f"{loop}: your model's parameters, run through the reference's nn.LSTM + "
+                f"nn.Linear by the grader, went only from a cross-entropy of {_shown(first)} to "
+                f"{_shown(last)}; it must fall below {ratio:g} of the start"
+                + (
+                    f" (your own forward's logits went from {_shown(losses[0])} to "
+                    f"{_shown(losses[-1])}: what it returned is not what its parameters learned)"
+                    if own
+                    else ""
+                )
+            )
+        return
     if not losses[-1] < ratio * losses[0]:
         why = " Check that forward uses every layer and returns logits"
         if kind != "logits":
@@ -224,9 +281,21 @@ def test_training_reduces_loss(student, lstm, lstm_probe, text, settings, handou
                 "all but stops learning; return the logits"
             )
         fail(
-            f"{steps} steps of gradient descent (lr {lr:g}) on one {length}-character passage "
-            f"took the cross-entropy only from {losses[0]:.3f} to {losses[-1]:.3f}; it must "
-            f"fall below {ratio:g} of the start.{why}"
+            f"{loop} took the cross-entropy only from {_shown(losses[0])} to {_shown(losses[-1])}; "
+            f"it must fall below {ratio:g} of the start.{why}"
+        )
+    # No mapping: what it learned must be in its parameters. Set back to where they
+    # started, with the same call as every training step, it must lose most of the fall.
+    student.op("set_parameters", model, start)
+    try:
+        again = cross_entropy(logits_of_forward()[0], wanted)
+    except StudentError as exc:
+        fail(f"forward, with your parameters set back to where they started: {exc.summary()}")
+    if not again > losses[-1] + 0.5 * (losses[0] - losses[-1]):
+        fail(
+            f"{loop} took the cross-entropy of your forward's logits from {_shown(losses[0])} to "
+            f"{_shown(losses[-1])}, but with its parameters set back to where they started, it "
+            f"gives {_shown(again)}: the fall did not come from what the parameters learned"
         )
 
 

@@ -166,7 +166,18 @@ def test_training_reduces_loss(student, rnn, rnn_reference, text, settings, hand
 
     weights = script_weights(V, H)
     losses: list[float] = []  # filled as the loop runs (the messages count iterations)
-    adagrad_run(student_lossfun, text, weights, steps=steps, losses=losses)
+    # The weights are updated here with your gradients; the reference's lossFun measures
+    # each iteration's weights on the same characters: that loss decides (issue 14).
+    measured: list[float] = []
+    adagrad_run(
+        student_lossfun,
+        text,
+        weights,
+        steps=steps,
+        losses=losses,
+        measure=reference_run,
+        measured=measured,
+    )
     reference = adagrad_run(reference_run, text, weights, steps=steps, losses=[])
     window = 20
     first, last = np.mean(losses[:window]), np.mean(losses[-window:])
@@ -190,4 +201,13 @@ def test_training_reduces_loss(student, rnn, rnn_reference, text, settings, hand
             f"hidden size {H}) the loss per 25 characters went from {first:.2f} to {last:.2f} "
             f"(means of {window} iterations); it must fall below {ratio:g} of the start "
             f"(the reference reaches {ref_last:.2f}). Check line {line}: {HIDDEN_STATE}"
+        )
+    true_first, true_last = np.mean(measured[:window]), np.mean(measured[-window:])
+    if not true_last < ratio * true_first:
+        fail(
+            f"in {steps} iterations of the script's Adagrad loop your lossFun's loss went "
+            f"from {first:.2f} to {last:.2f}, but the weights its gradients gave, measured "
+            f"by the reference's lossFun on the same characters, went only from "
+            f"{true_first:.2f} to {true_last:.2f}: the loss it reports is not the loss of "
+            f"what it learned. Check line {line}: {HIDDEN_STATE}"
         )

@@ -37,6 +37,7 @@ GROUPS = {
     "escapes": "Escapes and cheats",
     "data": "Values sent back to the grader (the data boundary)",
     "assignment": "Hidden cheating of the assignment (tiny-lstm: nn.LSTM and nn.LSTMCell forbidden)",
+    "training": "Forged training (the course's palindrome-rnn-lstm and char-rnn-lab)",
 }
 
 
@@ -75,8 +76,15 @@ class Case:
     victim: bool = False  #: plant another student's files for it to attack
     #: a known limit of the harness, the same on every backend (SECURITY.md says it)
     limit: str = ""
-    assignment: str = "tiny-rnn"  #: or "tiny-lstm", the suite's torch assignment
+    assignment: str = "tiny-rnn"  #: or "tiny-lstm", the suite's torch assignment, or a course's
     extra: dict[str, str] = field(default_factory=dict)  #: more files in the ZIP
+    #: the student id where the assignment's naming rule wants another (digits, say)
+    student: str = ""
+
+    @property
+    def id(self) -> str:
+        """The student id its results are filed under."""
+        return self.student or self.name
 
 
 # -- archives -----------------------------------------------------------------------------
