@@ -217,7 +217,7 @@ def enclosing_class(source: str, line: int) -> str:
 
 def _part_of_mutant(spec: AssignmentSpec, m: Mutant, file_part: str) -> str:
     """The part whose title names the class the mutant changes (several layers in one
-    file: "Part 1: LSTMLayer (numpy)"), else the file's part."""
+    file: a part titled "Part 1: the Cell layer"), else the file's part."""
     cls = enclosing_class(m.original, m.line)
     named = [p.key for p in spec.parts if cls and re.search(rf"\b{re.escape(cls)}\b", p.title)]
     return named[0] if len(named) == 1 else file_part
