@@ -3,6 +3,7 @@ import functools
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -18,6 +19,13 @@ from harness.pipeline import WORKER_GRACE  # noqa: E402
 from harness.sandbox import SandboxLimits, make_sandbox, prepare_runtime  # noqa: E402
 from harness.session import WALL_FACTOR, StudentSession  # noqa: E402
 from harness.spec import Limits  # noqa: E402
+
+# A suite started in the background of a script (`bash .ci/run &`, nohup) inherits SIGINT
+# ignored, and so would every grade.py it starts: the tests that press Ctrl-C on one (it must
+# stop and exit 130) would see it finish instead.  Restored here, a handled signal is reset
+# to its default in every child at exec, as a terminal's would be.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def bwrap_works() -> bool:
