@@ -44,7 +44,7 @@ from .results import (
 )
 from .runtime import zygote as protocol
 from .sandbox import choose
-from .sandbox.zygote import ForkServer, student_zygote
+from .sandbox.zygote import ForkServer, available, student_zygote
 from .session import WALL_FACTOR
 from .spec import AssignmentSpec, Limits
 from .store import read_json, write_bytes_atomic
@@ -145,8 +145,6 @@ class Zygotes:
             ]
             options = self._options
             if not options.gpus and choose(options.sandbox) == "bwrap":
-                from .sandbox.zygote import available
-
                 reason = available()
                 if reason is None:
                     servers.append(student_zygote(self._folder / "student", seed=options.seed))

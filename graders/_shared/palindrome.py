@@ -409,13 +409,13 @@ def _found(
         found.notes.append(f"the model was built with {ctor_name}")
     if found.step is not None:
         found.notes.append(found.step.describe(layout))
+    elif layout.name != "BT" or layout.dtype != "float32":
+        found.notes.append(f"your forward was given {layout.describe} (accepted)")
     if found.pick is not None:
         found.notes.append(
             f"your forward returns a tuple; its item {found.pick} (counting from 0) has the "
             "output's shape and was graded as p(T) (accepted)"
         )
-    elif layout.name != "BT" or layout.dtype != "float32":
-        found.notes.append(f"your forward was given {layout.describe} (accepted)")
     found.output = cells.output_kind(out)
     if found.output != "logits":
         found.notes.append(f"your forward returns {found.output} instead of logits (accepted)")
