@@ -358,7 +358,10 @@ def test_bwrap_mounts_nothing_under_a_tmpfs_it_mounts_later(bwrap, tmp_path, mon
     from harness.sandbox import bwrap as bwrap_module
 
     # As in a CI checkout under /tmp, where the virtual environment lives in /tmp too.
-    monkeypatch.setattr(bwrap_module, "_python_roots", lambda: [Path("/tmp/ci/.venv")])
+    from harness.sandbox.staging import Interpreter
+
+    ci = Interpreter("/tmp/ci/.venv/bin/python", ((Path("/tmp/ci/.venv"), "/tmp/ci/.venv"),))
+    monkeypatch.setattr(bwrap_module, "interpreter", lambda: ci)
     from conftest import small_limits
 
     job = Job(workdir=tmp_path, channel=tmp_path / "c.sock", runtime_parent=tmp_path,
@@ -371,3 +374,43 @@ def test_bwrap_mounts_nothing_under_a_tmpfs_it_mounts_later(bwrap, tmp_path, mon
             for mount, at in tmpfs.items():
                 if dest.startswith(mount + "/"):
                     assert i > at, f"{dest} is bound before the tmpfs at {mount} hides it"
+
+
+def _host_uids(pid: int) -> dict[int, int]:
+    """The host uid of ``pid`` and of every process below it, by pid."""
+    found, todo = {}, [pid]
+    while todo:
+        here = todo.pop()
+        try:
+            status = Path(f"/proc/{here}/status").read_text()
+            children = Path(f"/proc/{here}/task/{here}/children").read_text().split()
+        except OSError:
+            continue
+        found[here] = next(int(line.split()[1]) for line in status.splitlines()
+                           if line.startswith("Uid:"))
+        todo += map(int, children)
+    return found
+
+
+@pytest.mark.parametrize("name", ["bwrap", "zygote"])
+def test_as_root_bubblewrap_and_the_student_run_as_nobody_on_the_host(name, make_session):
+    """Issue 14, cause 7: the student's uid 1000 maps to an unprivileged host uid, not to
+    the grading user root; so does bubblewrap, the sandbox's init."""
+    from conftest import require
+
+    from harness.sandbox.bwrap import SANDBOX_UID
+
+    if os.geteuid() != 0:
+        pytest.skip("only root can run bubblewrap as another uid")
+    sandbox = require(name)
+    s = make_session(sandbox, {"m.py": "import os\ndef f():\n    return os.getuid()\n"})
+    assert s.load("m.py").f() == 1000
+    running = s._running
+    if name == "zygote":
+        pids = [int(p) for f in running.cgroup.procs_files for p in f.read_text().split()]
+        uids = {p: u for pid in pids for p, u in _host_uids(pid).items()}
+        assert running.student in uids
+    else:
+        uids = _host_uids(running.pid)
+    assert len(uids) >= 2, uids  # bubblewrap and the student process, at least
+    assert set(uids.values()) == {SANDBOX_UID}, uids

@@ -96,6 +96,11 @@ def drop_to_sandbox_uid() -> list[str]:
     ]
 
 
+def _paths_note() -> str:
+    python = interpreter()
+    return "" if python.staged else f"; host paths visible inside ({python.problem})"
+
+
 class BwrapSandbox:
     name = "bwrap"
 
@@ -132,6 +137,8 @@ class BwrapSandbox:
             f"of the submission; memory and processes limited by {how}"
             + (f", {CPUS:g} CPU by cgroup" if self._use_cgroups else "")
             + "; CPU time and file size by rlimit, wall clock by killing the process tree"
+            + ("; runs as an unprivileged uid" if self.unprivileged else "")
+            + _paths_note()
         )
 
     def command(self, job: Job) -> list[str]:

@@ -10,8 +10,9 @@ So what the sandbox mounts is first given neutral directory entries on the host:
   their file system: a hard link needs the same one).  No byte is copied; the tree is
   made once per installation (``key`` hashes its paths and modification times, about
   three seconds for torch's 100,000 files) and kept for the next batch.  The venv's
-  ``bin`` (scripts whose first line names the host's venv) and the harness's own
-  editable install are left out; its ``pyvenv.cfg`` is rewritten.  Inside the sandbox,
+  ``bin`` (scripts whose first line names the host's venv), the harness's own editable
+  install and each package's ``direct_url.json`` (where it was installed from) are left
+  out; its ``pyvenv.cfg`` is rewritten.  Inside the sandbox,
   and for the student zygote, they are ``/opt/python`` and ``/opt/venv``;
 - **each job's runtime, submission and channel socket** are copied (the socket
   hard-linked) into a fresh ``.rnn-job-<random>`` folder beside it, removed when the
@@ -49,6 +50,8 @@ NEUTRAL_ROOTS = ("/tmp", "/var/tmp")
 STAGE_PREFIX = ".rnn-sandbox-"
 JOB_PREFIX = ".rnn-job-"
 COMPLETE = ".complete"
+#: The staging rules' version: a change of what is staged makes a new tree.
+FORMAT = 2
 #: Entries of a venv's site-packages that are the harness's own (an editable install
 #: names the checkout) and are never staged.
 SKIPPED_SITE = ("__editable__",)
@@ -124,7 +127,7 @@ def _stage_interpreter() -> Interpreter:
 def _fingerprint(trees: dict[str, Path], version: str) -> str:
     """What a staged tree depends on: the trees' paths and the times their contents
     last changed (an installed or removed package changes site-packages')."""
-    parts = [version]
+    parts = [f"format {FORMAT}", version]
     for name, tree in sorted(trees.items()):
         parts.append(f"{name}={tree}")
         for sub in (tree, tree / "lib" / version, tree / "lib" / version / "site-packages"):
@@ -185,8 +188,8 @@ def _venv_skip(venv: Path, version: str) -> set[Path]:
         for entry in site.iterdir():
             if entry.name.startswith(SKIPPED_SITE):
                 skip.add(entry)
-            elif entry.name.endswith(".dist-info") and (entry / "direct_url.json").exists():
-                skip.add(entry)  # installed from a local folder, which it names
+            elif entry.name.endswith(".dist-info"):
+                skip.add(entry / "direct_url.json")  # where it was installed from
     return skip
 
 
