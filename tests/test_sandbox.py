@@ -414,3 +414,32 @@ def test_as_root_bubblewrap_and_the_student_run_as_nobody_on_the_host(name, make
         uids = _host_uids(running.pid)
     assert len(uids) >= 2, uids  # bubblewrap and the student process, at least
     assert set(uids.values()) == {SANDBOX_UID}, uids
+
+
+def test_the_staged_python_names_no_host_folder_and_only_its_owner_may_have_made_it(tmp_path):
+    """Issue 14, cause 7: the venv the sandbox mounts is the harness's, relinked under a
+    neutral name; its configuration names only sandbox paths, and a folder of that name
+    that someone else could have written is refused, not used."""
+    import sys
+
+    from harness.sandbox import staging
+
+    python = staging.interpreter()
+    if not python.staged or not python.binds:
+        pytest.skip(python.problem or "a system Python under /usr: nothing to stage")
+    hosts = {sys.prefix, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    for host, inside in python.binds:
+        assert inside in (staging.PYTHON_HOME, staging.VENV_HOME)
+        assert not any(str(host).startswith(h) for h in hosts)
+        assert host.name in ("python", "venv") and host.parent.name.startswith(".rnn-sandbox-")
+    venv = dict((inside, host) for host, inside in python.binds).get(staging.VENV_HOME)
+    if venv is not None:
+        config = (venv / "pyvenv.cfg").read_text()
+        assert not any(h in config for h in hosts), config
+        # Only the interpreter's links: the host's scripts name the host's venv.
+        assert all(p.name.startswith("python") for p in (venv / "bin").iterdir())
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(OSError, match="not this user's own"):
+        staging._trusted(shared)

@@ -34,7 +34,8 @@ message per ``recvmsg``, file descriptors attached to the first)::
 
 C1 joins every namespace of the sandbox (mount, network, IPC, UTS, cgroup, PID for its
 children, and the user namespace last, so that it holds no capability outside) and its
-root (bubblewrap's command runs chrooted in its mount namespace), then forks C2.  C2
+root (bubblewrap's command runs chrooted in its mount namespace), then forks C2, and
+becomes uid and gid 1000 of the user namespace too, with no capability.  C2
 becomes uid and gid 1000 of the user namespace (host root is unmapped there when
 bubblewrap ran as an unprivileged uid), takes the pipes as its stdout and stderr,
 starts a session and a session keyring of its own, drops every capability (bounding,
@@ -180,6 +181,14 @@ def drop_privileges(last_cap: int) -> None:
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
 
 
+def become_student_uid() -> None:
+    """Become uid and gid 1000 of the joined user namespace, where bubblewrap ran as an
+    unprivileged host uid (1000 maps to it; the host's root is no one in there)."""
+    if os.getuid() != STUDENT_UID or os.getgid() != STUDENT_UID:
+        os.setresgid(STUDENT_UID, STUDENT_UID, STUDENT_UID)
+        os.setresuid(STUDENT_UID, STUDENT_UID, STUDENT_UID)
+
+
 def verify_unprivileged() -> None:
     """Refuse to go on unless ``/proc/self/status`` shows no capability at all."""
     status = {}
@@ -215,12 +224,8 @@ def _student(
     It writes ``1`` to ``ready`` once it is set up, or why it could not be."""
     try:
         die_with_parent(signal.SIGKILL)
-        if os.getuid() != STUDENT_UID:
-            # bubblewrap ran as an unprivileged uid, which 1000 inside maps to: become it
-            # (root outside is no one in here).  A change of uid clears the death signal.
-            os.setresgid(STUDENT_UID, STUDENT_UID, STUDENT_UID)
-            os.setresuid(STUDENT_UID, STUDENT_UID, STUDENT_UID)
-            die_with_parent(signal.SIGKILL)
+        become_student_uid()
+        die_with_parent(signal.SIGKILL)  # (a change of uid clears the death signal)
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -291,6 +296,7 @@ def _child(
         _student(out, err, channel, argv, last_cap, ready_w)
     for fd in (out, err, channel, ready_w):
         os.close(fd)
+    become_student_uid()  # no process in the sandbox's cgroup is the host's root
     drop_privileges(last_cap)
     with os.fdopen(ready_r, "rb") as f:
         answer = f.read(4096)
