@@ -22,11 +22,13 @@ of their own per backend (``-k training``), and judged the same way.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import resource
 import secrets
 import shutil
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -301,6 +303,23 @@ def _grade(batch: Batch, assignment: Path, folder: Path, cases: list[hc.Case]) -
     batch.elapsed[spec.name] = round(time.monotonic() - started, 1)
 
 
+#: The grading user's real home (before the batch's HOME is set).
+REAL_HOME = os.path.realpath(os.path.expanduser("~"))
+
+
+def _host_paths(batch: Batch, home: Path, tmpdir: Path) -> list[str]:
+    """The host's folders no sandbox may show (issue 14, cause 7): the results, the batch's
+    own folder, its home and temporary folder, the checkout, the grading user's home, and
+    the Python installation and venv the harness runs from."""
+    found = {str(batch.out), str(batch.root), str(home), str(tmpdir), str(ROOT), REAL_HOME}
+    for prefix in (sys.prefix, sys.base_prefix, sys.executable):
+        found |= {prefix, os.path.realpath(prefix)}
+        if prefix == sys.executable:
+            found |= {os.path.dirname(prefix), os.path.dirname(os.path.realpath(prefix))}
+    # /usr is every backend's own system: only folders of this machine's users count.
+    return sorted(p for p in found if p not in ("/", "") and not p.startswith("/usr"))
+
+
 def _zip_name(case: hc.Case) -> str:
     """The ZIP's name, as the assignment's naming rule wants it (its id before the rest)."""
     if case.assignment == training_cases.PALINDROME:
@@ -338,6 +357,7 @@ def _run(backend: str, root: Path, cases: dict[str, hc.Case] = CASES) -> Batch:
             "repo_grader": str(SELF_TEST / "graders" / "tiny-rnn" / "test_rnn.py"),
             "repo_reference": str(ROOT / "reference" / "palindrome-rnn-lstm" / "part1" / "lstm.py"),
             "repo_harness": str(ROOT / "harness" / "checks" / "compare.py"),
+            "host_paths": _host_paths(batch, home, tmpdir),
         }
         assignments = {"tiny-rnn": tiny, "tiny-lstm": lstm, **COURSE}
         folders = {name: root / f"subs-{name}" for name in assignments}

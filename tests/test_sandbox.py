@@ -358,7 +358,10 @@ def test_bwrap_mounts_nothing_under_a_tmpfs_it_mounts_later(bwrap, tmp_path, mon
     from harness.sandbox import bwrap as bwrap_module
 
     # As in a CI checkout under /tmp, where the virtual environment lives in /tmp too.
-    monkeypatch.setattr(bwrap_module, "_python_roots", lambda: [Path("/tmp/ci/.venv")])
+    from harness.sandbox.staging import Interpreter
+
+    ci = Interpreter("/tmp/ci/.venv/bin/python", ((Path("/tmp/ci/.venv"), "/tmp/ci/.venv"),))
+    monkeypatch.setattr(bwrap_module, "interpreter", lambda: ci)
     from conftest import small_limits
 
     job = Job(workdir=tmp_path, channel=tmp_path / "c.sock", runtime_parent=tmp_path,
@@ -371,3 +374,72 @@ def test_bwrap_mounts_nothing_under_a_tmpfs_it_mounts_later(bwrap, tmp_path, mon
             for mount, at in tmpfs.items():
                 if dest.startswith(mount + "/"):
                     assert i > at, f"{dest} is bound before the tmpfs at {mount} hides it"
+
+
+def _host_uids(pid: int) -> dict[int, int]:
+    """The host uid of ``pid`` and of every process below it, by pid."""
+    found, todo = {}, [pid]
+    while todo:
+        here = todo.pop()
+        try:
+            status = Path(f"/proc/{here}/status").read_text()
+            children = Path(f"/proc/{here}/task/{here}/children").read_text().split()
+        except OSError:
+            continue
+        found[here] = next(int(line.split()[1]) for line in status.splitlines()
+                           if line.startswith("Uid:"))
+        todo += map(int, children)
+    return found
+
+
+@pytest.mark.parametrize("name", ["bwrap", "zygote"])
+def test_as_root_bubblewrap_and_the_student_run_as_nobody_on_the_host(name, make_session):
+    """Issue 14, cause 7: the student's uid 1000 maps to an unprivileged host uid, not to
+    the grading user root; so does bubblewrap, the sandbox's init."""
+    from conftest import require
+
+    from harness.sandbox.bwrap import SANDBOX_UID
+
+    if os.geteuid() != 0:
+        pytest.skip("only root can run bubblewrap as another uid")
+    sandbox = require(name)
+    s = make_session(sandbox, {"m.py": "import os\ndef f():\n    return os.getuid()\n"})
+    assert s.load("m.py").f() == 1000
+    running = s._running
+    if name == "zygote":
+        pids = [int(p) for f in running.cgroup.procs_files for p in f.read_text().split()]
+        uids = {p: u for pid in pids for p, u in _host_uids(pid).items()}
+        assert running.student in uids
+    else:
+        uids = _host_uids(running.pid)
+    assert len(uids) >= 2, uids  # bubblewrap and the student process, at least
+    assert set(uids.values()) == {SANDBOX_UID}, uids
+
+
+def test_the_staged_python_names_no_host_folder_and_only_its_owner_may_have_made_it(tmp_path):
+    """Issue 14, cause 7: the venv the sandbox mounts is the harness's, relinked under a
+    neutral name; its configuration names only sandbox paths, and a folder of that name
+    that someone else could have written is refused, not used."""
+    import sys
+
+    from harness.sandbox import staging
+
+    python = staging.interpreter()
+    if not python.staged or not python.binds:
+        pytest.skip(python.problem or "a system Python under /usr: nothing to stage")
+    hosts = {sys.prefix, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    for host, inside in python.binds:
+        assert inside in (staging.PYTHON_HOME, staging.VENV_HOME)
+        assert not any(str(host).startswith(h) for h in hosts)
+        assert host.name in ("python", "venv") and host.parent.name.startswith(".rnn-sandbox-")
+    venv = dict((inside, host) for host, inside in python.binds).get(staging.VENV_HOME)
+    if venv is not None:
+        config = (venv / "pyvenv.cfg").read_text()
+        assert not any(h in config for h in hosts), config
+        # Only the interpreter's links: the host's scripts name the host's venv.
+        assert all(p.name.startswith("python") for p in (venv / "bin").iterdir())
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(OSError, match="not this user's own"):
+        staging._trusted(shared)

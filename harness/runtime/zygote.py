@@ -8,7 +8,10 @@ holds nothing of any student (no path, no id, no file: the trusted side hands it
 descriptors only), and never runs student code itself.
 
 It runs on the host, as root (``harness.sandbox.zygote`` starts it, with the student's
-environment and the batch's seed), because a child must *join* a sandbox that bubblewrap
+environment and the batch's seed, in a mount namespace where the Python installation,
+the venv and this runtime are at the paths a sandbox shows: ``/opt/python``,
+``/opt/venv``, ``/opt/harness``; so its modules, its memory map and ``sys.path``, which
+every child inherits, name no host folder), because a child must *join* a sandbox that bubblewrap
 has built: bubblewrap cannot adopt a running process, and a zygote inside a bubblewrap
 sandbox cannot give each child a ``/proc`` of its own (bubblewrap, run as root, covers
 ``/proc/sys`` and friends in a mount namespace owned by the host, which locks any nested
@@ -31,12 +34,15 @@ message per ``recvmsg``, file descriptors attached to the first)::
 
 C1 joins every namespace of the sandbox (mount, network, IPC, UTS, cgroup, PID for its
 children, and the user namespace last, so that it holds no capability outside) and its
-root (bubblewrap's command runs chrooted in its mount namespace), then forks C2.  C2
-takes the pipes as its stdout and stderr, starts a session and a session keyring of its
-own, drops every capability (bounding, permitted, effective, inheritable, ambient), sets
-``no_new_privs``, checks all of that in ``/proc/self/status``, imports the runtime from
-the sandbox's ``/opt/harness`` (never the zygote's copy), tells C1 it is ready, and runs
-the runtime as the old bootstrap would.  C1 waits for C2 and reports its status; if the
+root (bubblewrap's command runs chrooted in its mount namespace), then forks C2, and
+becomes uid and gid 1000 of the user namespace too, with no capability.  C2
+becomes uid and gid 1000 of the user namespace (host root is unmapped there when
+bubblewrap ran as an unprivileged uid), takes the pipes as its stdout and stderr,
+starts a session and a session keyring of its own, drops every capability (bounding,
+permitted, effective, inheritable, ambient), sets ``no_new_privs``, checks all of that
+in ``/proc/self/status``, imports the runtime from the sandbox's ``/opt/harness``
+(never the zygote's copy), tells C1 it is ready, and runs the runtime as the old
+bootstrap would.  C1 waits for C2 and reports its status; if the
 trusted side goes away, C1 kills C2.  Nothing goes back from a child to the zygote.
 """
 
@@ -175,6 +181,14 @@ def drop_privileges(last_cap: int) -> None:
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
 
 
+def become_student_uid() -> None:
+    """Become uid and gid 1000 of the joined user namespace, where bubblewrap ran as an
+    unprivileged host uid (1000 maps to it; the host's root is no one in there)."""
+    if os.getuid() != STUDENT_UID or os.getgid() != STUDENT_UID:
+        os.setresgid(STUDENT_UID, STUDENT_UID, STUDENT_UID)
+        os.setresuid(STUDENT_UID, STUDENT_UID, STUDENT_UID)
+
+
 def verify_unprivileged() -> None:
     """Refuse to go on unless ``/proc/self/status`` shows no capability at all."""
     status = {}
@@ -187,8 +201,9 @@ def verify_unprivileged() -> None:
             raise PermissionError(f"{key} is {status[key][0]} in the student process")
     if status["NoNewPrivs"] != ["1"]:
         raise PermissionError("no_new_privs is not set in the student process")
-    if {int(u) for u in status["Uid"]} != {STUDENT_UID}:
-        raise PermissionError(f"the student process runs as uid {status['Uid']}")
+    for key in ("Uid", "Gid"):
+        if {int(u) for u in status[key]} != {STUDENT_UID}:
+            raise PermissionError(f"the student process runs as {key.lower()} {status[key]}")
 
 
 def _join(root: int, fds: dict[str, int]) -> None:
@@ -209,6 +224,8 @@ def _student(
     It writes ``1`` to ``ready`` once it is set up, or why it could not be."""
     try:
         die_with_parent(signal.SIGKILL)
+        become_student_uid()
+        die_with_parent(signal.SIGKILL)  # (a change of uid clears the death signal)
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -279,6 +296,7 @@ def _child(
         _student(out, err, channel, argv, last_cap, ready_w)
     for fd in (out, err, channel, ready_w):
         os.close(fd)
+    become_student_uid()  # no process in the sandbox's cgroup is the host's root
     drop_privileges(last_cap)
     with os.fdopen(ready_r, "rb") as f:
         answer = f.read(4096)

@@ -7,6 +7,13 @@ assignment declares, and two size-capped tmpfs mounts (``/submission`` holding a
 fresh copy of the submission, and ``/tmp``).  Network, IPC, PID, UTS and user
 namespaces are all unshared, so there is no network and no other process in view.
 
+No host path is in view either (``harness.sandbox.staging``): the Python installation and
+the venv are hard-linked under a neutral folder and mounted at ``/opt/python`` and
+``/opt/venv``; the runtime, the submission and the channel are copied (linked) into a
+folder with a random name for each job.  When the harness runs as root, bubblewrap runs
+as the unprivileged uid ``SANDBOX_UID`` (after joining the cgroup), so the student's uid
+1000 maps to ``nobody`` outside, not to root.
+
 Limits: memory and processes through a cgroup when the harness runs as root
 (``harness.sandbox.cgroups``), otherwise an address-space rlimit; CPU time and file
 size through rlimits the runtime sets on itself before it loads any student code;
@@ -15,10 +22,10 @@ wall-clock time by killing the whole tree (``--die-with-parent`` plus the cgroup
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from ..errors import SandboxError
@@ -33,6 +40,7 @@ from .base import (
     student_env,
 )
 from .cgroups import Cgroup, Cgroups
+from .staging import interpreter, stage_job
 
 #: Files and folders of /etc that programs legitimately read; nothing with secrets.
 ETC_ALLOW = (
@@ -56,12 +64,41 @@ ADDRESS_SPACE_SLACK = 6 * 1024**3
 CPUS = 1.0
 
 
-def _python_roots() -> list[Path]:
-    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-    roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
-    if Path(sys.prefix) != Path(sys.prefix).resolve():
-        roots.add(Path(sys.prefix))
-    return sorted(r for r in roots if not str(r).startswith("/usr"))
+#: The host uid bubblewrap runs as when the harness is root: the student's uid 1000
+#: inside maps to it outside (``nobody``: it owns no file and no process of the harness).
+SANDBOX_UID = 65534
+
+
+@functools.lru_cache(maxsize=1)
+def unprivileged_works(executable: str) -> bool:
+    """Whether bubblewrap can build its sandbox as ``SANDBOX_UID`` here (as root only)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv", path="/usr/bin:/bin"):
+        return False
+    try:
+        probe = subprocess.run(
+            [*drop_to_sandbox_uid(), executable, "--unshare-all", "--ro-bind", "/", "/", "true"],
+            capture_output=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def drop_to_sandbox_uid() -> list[str]:
+    """The command prefix that runs the rest as ``SANDBOX_UID``, with no capability and
+    no supplementary group."""
+    setpriv = shutil.which("setpriv", path="/usr/bin:/bin") or "setpriv"
+    ids = str(SANDBOX_UID)
+    return [
+        setpriv, f"--reuid={ids}", f"--regid={ids}", "--clear-groups", "--inh-caps=-all",
+        "--bounding-set=-all", "--",
+    ]
+
+
+def _paths_note() -> str:
+    python = interpreter()
+    return "" if python.staged else f"; host paths visible inside ({python.problem})"
 
 
 class BwrapSandbox:
@@ -79,6 +116,8 @@ class BwrapSandbox:
         self._use_cgroups = self._cgroups.available()
         if self._use_cgroups:
             self._cgroups.remove_stale()
+        #: bubblewrap runs as ``SANDBOX_UID`` (root grading only, where it works)
+        self.unprivileged = unprivileged_works(self.executable)
 
     @staticmethod
     def available() -> bool:
@@ -98,10 +137,12 @@ class BwrapSandbox:
             f"of the submission; memory and processes limited by {how}"
             + (f", {CPUS:g} CPU by cgroup" if self._use_cgroups else "")
             + "; CPU time and file size by rlimit, wall clock by killing the process tree"
+            + ("; runs as an unprivileged uid" if self.unprivileged else "")
+            + _paths_note()
         )
 
     def command(self, job: Job) -> list[str]:
-        args = [self.executable, *self.options(job), "--", sys.executable]
+        args = [self.executable, *self.options(job), "--", interpreter().executable]
         args += runtime_args(
             job, runtime_parent=RUNTIME_PARENT, channel=CHANNEL_PATH, workdir=SUBMISSION_DIR
         )
@@ -151,8 +192,9 @@ class BwrapSandbox:
         for name in ETC_ALLOW:
             if (Path("/etc") / name).exists():
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-        for root in _python_roots():
-            args += ["--ro-bind", str(root), str(root)]
+        python = interpreter()
+        for host, inside in python.binds:
+            args += ["--ro-bind", str(host), inside]
         args += ["--ro-bind", str(job.runtime_parent), RUNTIME_PARENT]
         args += ["--ro-bind", str(job.workdir), SOURCE_DIR]
         if channel:
@@ -162,21 +204,33 @@ class BwrapSandbox:
         # Everything else (the skeleton bwrap builds /etc, /opt and /run in) read-only too.
         args += ["--remount-ro", "/"]
         args += ["--chdir", "/tmp"]
-        for key, value in student_env(job, home="/tmp").items():
+        for key, value in (student_env(job, home="/tmp") | python.env).items():
             args += ["--setenv", key, value]
         return args
 
     def start(self, job: Job) -> PopenRunning:
-        command = self.command(job)
-        split = command.index("--")
-        proc, cgroup = self.launch(
-            job, command[1:split], command[split + 1 :], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        # What is mounted gets neutral host paths first (mountinfo names a mount's source).
+        job, unstage = stage_job(job)
+        try:
+            command = self.command(job)
+            split = command.index("--")
+            proc, cgroup = self.launch(
+                job, command[1:split], command[split + 1 :], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except BaseException:
+            unstage()
+            raise
+
+        def on_stop() -> None:
+            if cgroup is not None:
+                cgroup.remove()
+            unstage()
+
         return PopenRunning(
             proc,
             limits=job.limits,
-            on_stop=cgroup.remove if cgroup else None,
+            on_stop=on_stop,
             oom_check=cgroup.oom_killed if cgroup else None,
             kill_tree=cgroup.kill_all if cgroup else None,
             cpu_clock=cgroup.cpu_clock() if cgroup else None,
@@ -203,13 +257,16 @@ class BwrapSandbox:
         finally:
             os.close(write_end)
         argv = [self.executable, "--args", str(read_end), "--", *command]
+        if self.unprivileged:
+            argv = [*drop_to_sandbox_uid(), *argv]
         cgroup = None
         if self._use_cgroups:
             name = f"{job.label}-{os.getpid()}-{job.slot}-{os.urandom(3).hex()}"
             cgroup = self._cgroups.create(
                 name, memory=job.limits.memory, processes=job.limits.processes, cpus=CPUS
             )
-            # The shell joins the cgroup, then becomes bwrap: nothing runs outside it.
+            # The shell joins the cgroup (as root), then becomes bwrap (as SANDBOX_UID
+            # where it can): nothing runs outside it.
             joins = "; ".join(f"echo $$ > '{f}'" for f in cgroup.procs_files)
             argv = ["/bin/sh", "-c", f'{joins}; exec "$@"', "sh", *argv]
         try:
@@ -220,6 +277,7 @@ class BwrapSandbox:
                 stderr=stderr,
                 start_new_session=True,
                 env={"PATH": "/usr/bin:/bin"},
+                cwd="/",  # (the shell puts its folder in PWD, which bubblewrap passes on)
                 pass_fds=(read_end, *pass_fds),
             )
         except OSError as exc:

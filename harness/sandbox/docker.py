@@ -42,6 +42,7 @@ import socket
 import stat
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ from .base import (
     student_env,
 )
 from .cpuclock import CgroupCpuClock
+from .staging import stage_job
 
 DOCKER_DIR = Path(__file__).resolve().parent.parent.parent / "docker"
 #: The files whose content decides the image; their hash is its tag.
@@ -378,13 +380,18 @@ class DockerSandbox:
     def start(self, job: Job) -> DockerRunning:
         from docker.errors import APIError
 
-        _readable_by_all(job.runtime_parent)
-        _readable_by_all(job.workdir)
+        # What is bind-mounted gets neutral host paths first: a container's mountinfo
+        # names each bind's source (``staging``).
+        job, unstage = stage_job(job)
         api = self.client.api
         try:
             cid = api.create_container(**self.container_config(job))["Id"]
         except APIError as exc:
+            unstage()
             raise SandboxError(self._explain(exc)) from None
+        except BaseException:
+            unstage()
+            raise
         stream = None
         try:
             # Attach before the start, so not a byte of output is missed.
@@ -394,10 +401,13 @@ class DockerSandbox:
             _close_stream(stream)
             with contextlib.suppress(Exception):
                 api.remove_container(cid, force=True, v=True)
+            unstage()
             if isinstance(exc, APIError):
                 raise SandboxError(self._explain(exc)) from None
             raise
-        return DockerRunning(api, cid, stream, limits=job.limits)
+        running = DockerRunning(api, cid, stream, limits=job.limits)
+        running.on_stop = unstage
+        return running
 
     def _explain(self, exc: Any) -> str:
         text = _short(exc)
@@ -435,6 +445,8 @@ class DockerRunning:
         self._reader.start()
         self._cpu_clock: CgroupCpuClock | None = None
         self._cpu_unknown = False
+        #: called once the container is removed (removes the job's staged folder)
+        self.on_stop: Callable[[], None] | None = None
 
     def _drain(self) -> None:
         from docker.utils.socket import STDERR, frames_iter
@@ -500,6 +512,8 @@ class DockerRunning:
                 _close_stream(self._stream)
                 with contextlib.suppress(APIError):
                     self._api.remove_container(self.id, force=True, v=True)
+                if self.on_stop is not None:
+                    self.on_stop()
             stdout, cut_out = self._stdout.finish()
             stderr, cut_err = self._stderr.finish()
             code = state.get("ExitCode")

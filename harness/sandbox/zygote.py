@@ -33,13 +33,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import SandboxError
 from ..runtime import zygote as protocol
 from .base import (
+    RUNTIME_PARENT,
     SUBMISSION_DIR,
     Job,
     Outcome,
@@ -52,6 +53,7 @@ from .base import (
 )
 from .bwrap import BwrapSandbox
 from .cgroups import Cgroup
+from .staging import interpreter, stage_job
 
 #: How the zygote starts: its runtime copy is the working directory (so no host path is
 #: on its command line, which every student process inherits).
@@ -137,7 +139,11 @@ class ForkServer:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        """The server's own pid (which its ready message names: bubblewrap may start it)."""
+        if self._proc is None:
+            return None
+        named = self.ready.get("pid")
+        return named if type(named) is int and named > 0 else self._proc.pid
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -178,9 +184,24 @@ def student_zygote(folder: Path, *, seed: int) -> ForkServer:
     from . import prepare_runtime
 
     runtime = prepare_runtime(folder / "runtime")
-    argv = [sys.executable, "-s", "-B", "-c", BOOTSTRAP, "--seed", str(seed)]
     env = student_environment(seed, home="/tmp")
-    return ForkServer(argv, folder=folder, env=env, cwd=runtime, new_session=True)
+    python = interpreter()
+    tail = ["-s", "-B", "-c", BOOTSTRAP, "--seed", str(seed)]
+    bwrap = shutil.which("bwrap")
+    if not python.staged or bwrap is None:
+        return ForkServer([sys.executable, *tail], folder=folder, env=env, cwd=runtime,
+                          new_session=True)
+    # The zygote runs from the paths its children see (its modules' files, the libraries
+    # in its memory map, sys.path): the staged installation at /opt/python and /opt/venv
+    # and its runtime at /opt/harness, in a mount namespace of its own.  bubblewrap run by
+    # root without a user namespace keeps root's capabilities (joining sandboxes needs
+    # them) and shows the zygote everything else of the host as it is.
+    argv = [bwrap, "--dev-bind", "/", "/", "--tmpfs", "/opt"]
+    for host, inside in python.binds:
+        argv += ["--ro-bind", str(host), inside]
+    argv += ["--ro-bind", str(runtime), RUNTIME_PARENT, "--chdir", RUNTIME_PARENT]
+    argv += ["--", python.executable, *tail]
+    return ForkServer(argv, folder=folder, env=env | python.env, cwd=folder, new_session=True)
 
 
 def available() -> str | None:
@@ -233,6 +254,19 @@ class ZygoteSandbox(BwrapSandbox):
             return super().start(job)
 
     def _start(self, job: Job) -> ZygoteRunning:
+        try:
+            job, unstage = stage_job(job, channel=False)  # (the channel is a descriptor)
+        except OSError as exc:
+            raise _ZygoteFailed(f"could not stage the job: {exc}") from exc
+        try:
+            running = self._start_staged(job)
+        except BaseException:
+            unstage()
+            raise
+        running.on_stop = unstage
+        return running
+
+    def _start_staged(self, job: Job) -> ZygoteRunning:
         info_r, info_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -398,6 +432,8 @@ class ZygoteRunning:
         self._status: int | None = None  #: its ``waitpid`` status, once it ended
         self._outcome: Outcome | None = None
         self._lock = threading.Lock()
+        #: called once the sandbox is gone (removes the job's staged folder)
+        self.on_stop: Callable[[], None] | None = None
 
     def poll(self) -> bool:
         return self._wait(0.0)
@@ -464,6 +500,8 @@ class ZygoteRunning:
                 if not capture.reading:
                     stream.close()
             self.cgroup.remove()
+            if self.on_stop is not None:
+                self.on_stop()
             for sock in (self.conn, self.channel):
                 if sock is not None:
                     with contextlib.suppress(OSError):

@@ -712,6 +712,109 @@ attempt("read host paths in a command line", host_paths)
         local=Local(breached=True, note="sees the grading process and reads its environment"),
     ),
     Case(
+        "host-paths",
+        "escapes",
+        "looking for the host's folders (results, checkout, home, temporary files, the Python "
+        "installation and venv) in mounts, memory maps, `sys`, modules, the venv's files, "
+        "environment and command lines",
+        Verdict("graded", MAX),
+        body=r"""
+import glob
+
+HOST = [p for p in TARGETS["host_paths"] if p and p != "/"]
+
+
+def named(texts):
+    # Every place a host folder's path shows, with the text around it.
+    found = []
+    for where, text in texts:
+        for path in HOST:
+            at = text.find(path)
+            if at >= 0:
+                found.append(f"{where}: ...{text[max(at - 60, 0):at + len(path) + 40]}...")
+    return found[:20]
+
+
+def text_of(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(4_000_000).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def mounts():
+    return named((p, text_of(p)) for p in (
+        "/proc/self/mountinfo", "/proc/self/mounts", "/proc/1/mountinfo", "/proc/1/mounts"))
+
+
+def memory_map():
+    return named([("/proc/self/maps", text_of("/proc/self/maps"))])
+
+
+def interpreter():
+    texts = [(name, str(getattr(sys, name, ""))) for name in (
+        "path", "prefix", "base_prefix", "exec_prefix", "base_exec_prefix", "executable")]
+    texts.append(("realpath(sys.executable)", os.path.realpath(sys.executable)))
+    texts.append(("cwd", os.getcwd()))
+    for link in ("/proc/self/exe", "/proc/self/cwd", "/proc/self/root"):
+        try:
+            texts.append((link, os.readlink(link)))
+        except OSError:
+            pass
+    for name, module in list(sys.modules.items()):
+        for attribute in ("__file__", "__path__"):
+            try:  # (torch.classes makes up a class for any attribute, or raises)
+                texts.append((f"{name}.{attribute}", str(getattr(module, attribute, ""))))
+            except Exception:
+                pass
+    return named(texts)
+
+
+def environment():
+    texts = [("os.environ", repr(dict(os.environ)))]
+    texts.append(("/proc/self/environ", text_of("/proc/self/environ")))
+    return named(texts)
+
+
+def command_lines():
+    texts = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            texts.append((f"/proc/{pid}/cmdline", text_of(f"/proc/{pid}/cmdline").replace("\0", " ")))
+            texts.append((f"/proc/{pid}/environ", text_of(f"/proc/{pid}/environ")))
+    return named(texts)
+
+
+def site_files():
+    texts = []
+    for folder in sys.path:
+        for pattern in ("*.pth", "*.cfg", "../../../pyvenv.cfg", "*finder*.py"):
+            for path in glob.glob(os.path.join(folder, pattern)):
+                texts.append((path, text_of(path)))
+    texts.append(("pyvenv.cfg", text_of(os.path.join(sys.prefix, "pyvenv.cfg"))))
+    return named(texts)
+
+
+attempt("find host paths in the mounts", mounts)
+attempt("find host paths in the memory map", memory_map)
+attempt("find host paths in sys and the modules", interpreter)
+attempt("find host paths in the environment", environment)
+attempt("find host paths in command lines", command_lines)
+attempt("find host paths in the venv's files", site_files)
+"""
+        + HONEST,
+        attempts=(
+            "find host paths in the mounts",
+            "find host paths in the memory map",
+            "find host paths in sys and the modules",
+            "find host paths in the environment",
+            "find host paths in command lines",
+            "find host paths in the venv's files",
+        ),
+        local=Local(breached=True, note="runs in the host's own folders, and sees them"),
+    ),
+    Case(
         "forge-results",
         "escapes",
         "writing or replacing its own `results.json`, its report, the gradebook and the "
