@@ -98,6 +98,36 @@ class Outcome:
             return f"your code ended the process with exit code {self.exit_code}"
         return "your code ended the process"
 
+    @classmethod
+    def captured(
+        cls,
+        stdout: OutputCapture,
+        stderr: OutputCapture,
+        *,
+        exit_code: int | None,
+        signal: int | None,
+        killed: str,
+        out_of_memory: bool,
+        wall: float,
+        cpu: float | None,
+    ) -> Outcome:
+        """The outcome of a process whose output two captures hold (read to their end
+        here, so every backend counts and cuts output the same way)."""
+        out, cut_out = stdout.finish()
+        err, cut_err = stderr.finish()
+        return cls(
+            exit_code=exit_code,
+            signal=signal,
+            killed=killed,
+            out_of_memory=out_of_memory,
+            wall=wall,
+            stdout=out,
+            stderr=err,
+            output_bytes=stdout.total + stderr.total,
+            output_truncated=cut_out or cut_err,
+            cpu=cpu,
+        )
+
 
 def _signal_name(number: int) -> str:
     import signal
@@ -301,8 +331,17 @@ class PopenRunning:
                 self._kill_tree()  # type: ignore[operator]
             wall = time.monotonic() - self._start
             oom = bool(self._oom_check()) if self._oom_check is not None else False  # type: ignore[operator]
-            stdout, cut_out = self._stdout.finish()
-            stderr, cut_err = self._stderr.finish()
+            code = self._proc.returncode
+            outcome = Outcome.captured(
+                self._stdout,
+                self._stderr,
+                exit_code=code if code is not None and code >= 0 else None,
+                signal=-code if code is not None and code < 0 else status_signal(code),
+                killed=killed,
+                out_of_memory=oom,
+                wall=wall,
+                cpu=cpu,
+            )
             for capture, stream in (
                 (self._stdout, self._proc.stdout),
                 (self._stderr, self._proc.stderr),
@@ -312,19 +351,7 @@ class PopenRunning:
                 # the (daemon) reader, which ends when the pipe does.
                 if stream is not None and not capture.reading:
                     stream.close()
-            code = self._proc.returncode
-            self._outcome = Outcome(
-                exit_code=code if code is not None and code >= 0 else None,
-                signal=-code if code is not None and code < 0 else status_signal(code),
-                killed=killed,
-                out_of_memory=oom,
-                wall=wall,
-                stdout=stdout,
-                stderr=stderr,
-                output_bytes=self._stdout.total + self._stderr.total,
-                output_truncated=cut_out or cut_err,
-                cpu=cpu,
-            )
+            self._outcome = outcome
             if self._on_stop is not None:
                 self._on_stop()  # type: ignore[operator]
             return self._outcome

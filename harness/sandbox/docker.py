@@ -514,19 +514,15 @@ class DockerRunning:
                     self._api.remove_container(self.id, force=True, v=True)
                 if self.on_stop is not None:
                     self.on_stop()
-            stdout, cut_out = self._stdout.finish()
-            stderr, cut_err = self._stderr.finish()
             code = state.get("ExitCode")
-            self._outcome = Outcome(
+            self._outcome = Outcome.captured(
+                self._stdout,
+                self._stderr,
                 exit_code=code,
                 signal=status_signal(code),
                 killed=killed,
                 out_of_memory=bool(state.get("OOMKilled")),
                 wall=wall,
-                stdout=stdout,
-                stderr=stderr,
-                output_bytes=self._stdout.total + self._stderr.total,
-                output_truncated=cut_out or cut_err,
                 cpu=cpu,
             )
             return self._outcome

@@ -494,8 +494,17 @@ class ZygoteRunning:
             self._proc.wait()
             wall = time.monotonic() - self._start
             oom = self.cgroup.oom_killed()
-            stdout, cut_out = self._stdout.finish()
-            stderr, cut_err = self._stderr.finish()
+            exit_code, number = _describe_status(self._status, killed=bool(killed))
+            self._outcome = Outcome.captured(
+                self._stdout,
+                self._stderr,
+                exit_code=exit_code,
+                signal=number,
+                killed=killed,
+                out_of_memory=oom,
+                wall=wall,
+                cpu=cpu,
+            )
             for capture, stream in ((self._stdout, self._out), (self._stderr, self._err)):
                 if not capture.reading:
                     stream.close()
@@ -506,19 +515,6 @@ class ZygoteRunning:
                 if sock is not None:
                     with contextlib.suppress(OSError):
                         sock.close()
-            exit_code, number = _describe_status(self._status, killed=bool(killed))
-            self._outcome = Outcome(
-                exit_code=exit_code,
-                signal=number,
-                killed=killed,
-                out_of_memory=oom,
-                wall=wall,
-                stdout=stdout,
-                stderr=stderr,
-                output_bytes=self._stdout.total + self._stderr.total,
-                output_truncated=cut_out or cut_err,
-                cpu=cpu,
-            )
             return self._outcome
 
 
