@@ -443,3 +443,43 @@ def test_the_staged_python_names_no_host_folder_and_only_its_owner_may_have_made
     shared.chmod(0o777)
     with pytest.raises(OSError, match="not this user's own"):
         staging._trusted(shared)
+
+
+def test_staged_folders_of_gone_runs_are_removed_and_those_in_use_kept(tmp_path):
+    """A staged installation keeps every file it links alive: one whose source changed or
+    went away is removed unless a batch still holds it; so is a job folder whose process
+    is gone; a current staging and a live job's folder stay."""
+    import fcntl
+    import subprocess
+
+    from harness.sandbox import staging
+
+    def stage(name: str, source: Path) -> Path:
+        source.mkdir(exist_ok=True)
+        folder = tmp_path / f"{staging.STAGE_PREFIX}{name}"
+        folder.mkdir()
+        record = staging._fingerprint({"venv": source}, "python3.11")
+        (folder / staging.COMPLETE).write_text(record)
+        return folder
+
+    current = stage("current", tmp_path / "venv-a")
+    changed = stage("changed", tmp_path / "venv-b")
+    gone = stage("gone", tmp_path / "venv-c")
+    in_use = stage("in-use", tmp_path / "venv-d")
+    (tmp_path / "venv-b" / "pyvenv.cfg").write_text("home = /elsewhere\n")
+    os.rmdir(tmp_path / "venv-c")
+    os.rmdir(tmp_path / "venv-d")
+    holder = os.open(in_use / staging.COMPLETE, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_SH)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    dead_job = tmp_path / f"{staging.JOB_PREFIX}{dead.pid}-abc"
+    live_job = tmp_path / f"{staging.JOB_PREFIX}{os.getpid()}-def"
+    for job in (dead_job, live_job):
+        job.mkdir()
+    try:
+        removed = staging.remove_stale(tmp_path)
+    finally:
+        os.close(holder)
+    assert sorted(removed) == sorted([changed, gone, dead_job])
+    assert current.is_dir() and in_use.is_dir() and live_job.is_dir()

@@ -30,6 +30,7 @@ sandbox mounts the host paths as before, and ``interpreter()`` says why (``probl
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import os
@@ -37,6 +38,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -110,10 +112,13 @@ def _stage_interpreter() -> Interpreter:
     parent = neutral_root(devices.pop())
     if parent is None:
         return unstaged("no neutral folder shares the Python installation's file system")
-    key = hashlib.sha256(_fingerprint(trees, version).encode()).hexdigest()[:16]
+    fingerprint = _fingerprint(trees, version)
+    key = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     stage = parent / f"{STAGE_PREFIX}{key}"
     if not _trusted(stage):
-        _build(stage, trees, version)
+        _build(stage, trees, version, fingerprint)
+    _hold(stage)
+    remove_stale(parent)
     home = PYTHON_HOME if "python" in trees else str(base)
     binds = [(stage / name, PYTHON_HOME if name == "python" else VENV_HOME) for name in trees]
     env = {}
@@ -162,7 +167,7 @@ def _trusted(stage: Path) -> bool:
     return (stage / COMPLETE).is_file()
 
 
-def _build(stage: Path, trees: dict[str, Path], version: str) -> None:
+def _build(stage: Path, trees: dict[str, Path], version: str, fingerprint: str) -> None:
     partial = Path(tempfile.mkdtemp(prefix=f"{stage.name}.", dir=stage.parent))
     try:
         os.chmod(partial, 0o755)
@@ -171,7 +176,7 @@ def _build(stage: Path, trees: dict[str, Path], version: str) -> None:
             _link_tree(tree, partial / name, skip)
         if "venv" in trees:
             _write_venv(partial / "venv", trees["venv"], version, "python" in trees)
-        (partial / COMPLETE).write_text("")
+        (partial / COMPLETE).write_text(fingerprint)  # (what ``remove_stale`` compares)
         try:
             os.rename(partial, stage)
         except OSError:
@@ -179,6 +184,71 @@ def _build(stage: Path, trees: dict[str, Path], version: str) -> None:
                 raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+#: The staged tree this process uses, held under a shared lock while it lives (and while
+#: any process it forked lives): ``remove_stale`` never removes a tree in use.
+_HELD: list[int] = []
+
+
+def _hold(stage: Path) -> None:
+    fd = os.open(stage / COMPLETE, os.O_RDONLY | os.O_CLOEXEC)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _HELD.append(fd)
+
+
+def remove_stale(parent: Path) -> list[Path]:
+    """Remove what earlier runs of this user left in ``parent``: staged installations whose
+    source changed or is gone (their hard links would keep every replaced file's space)
+    and no process uses, half-built ones over an hour old, and job folders whose process
+    is gone.  Returns what it removed."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in parent.iterdir():
+            if entry.name.startswith((STAGE_PREFIX, JOB_PREFIX)) and _stale(entry):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
+
+
+def _stale(entry: Path) -> bool:
+    try:
+        st = os.lstat(entry)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        return False
+    if entry.name.startswith(JOB_PREFIX):
+        pid = entry.name.removeprefix(JOB_PREFIX).partition("-")[0]
+        return pid.isdigit() and not Path(f"/proc/{pid}").exists()
+    if "." in entry.name.removeprefix(STAGE_PREFIX):  # a half-built tree (``_build``)
+        return time.time() - st.st_mtime > 3600
+    try:
+        recorded = (entry / COMPLETE).read_text()
+    except OSError:
+        return time.time() - st.st_mtime > 3600
+    lines = recorded.splitlines()
+    trees = {
+        name: Path(path)
+        for name, _, path in (line.partition("=") for line in lines)
+        if name in ("python", "venv") and path
+    }
+    version = lines[1] if len(lines) > 1 else ""
+    if not trees:  # (made before trees recorded their source: left a day to its batch)
+        return time.time() - st.st_mtime > 86400
+    if all(t.is_dir() for t in trees.values()) and _fingerprint(trees, version) == recorded:
+        return False  # still the staging of an installation as it is
+    try:
+        fd = os.open(entry / COMPLETE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # a running batch uses it
+    finally:
+        os.close(fd)  # (closing drops the lock; a batch starting now stages afresh)
+    return True
 
 
 def _venv_skip(venv: Path, version: str) -> set[Path]:
@@ -258,7 +328,7 @@ def stage_job(job: Job, *, channel: bool = True) -> tuple[Job, Callable[[], None
     parent = neutral_root(device) if device is not None else Path(NEUTRAL_ROOTS[0])
     if parent is None:  # the socket cannot be linked: copy what can be, keep the socket
         parent, channel = Path(NEUTRAL_ROOTS[0]), False
-    folder = Path(tempfile.mkdtemp(prefix=JOB_PREFIX, dir=parent))
+    folder = Path(tempfile.mkdtemp(prefix=f"{JOB_PREFIX}{os.getpid()}-", dir=parent))
     try:
         os.chmod(folder, 0o711)  # traversable, not listable
         runtime = folder / "runtime"
