@@ -566,7 +566,9 @@ def interface_notes(
     # learnable h_init or PyTorch's second bias is no fault. It is shown for the TA.
     shapes = session.op("parameters", model, want="value")
     dims = cells.Dims(D=found.layout.input_dim, H=hidden, C=10)
-    count = sum(int(np.prod(v.shape)) for v in shapes.values())
+    # A frozen parameter (requires_grad=False: a fixed zero h_init) is not trainable.
+    frozen = {n for n in shapes if session.fetch(model.get_parameter(n).requires_grad) is False}
+    count = sum(int(np.prod(v.shape)) for n, v in shapes.items() if n not in frozen)
     expected = cells.parameter_count(found.kind, dims)
     if count != expected:
         notes.append(
