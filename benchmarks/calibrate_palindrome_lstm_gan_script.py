@@ -29,7 +29,7 @@ Styles:
 Everything runs in this process on one thread. Writes
 benchmarks/results/palindrome-lstm-gan-script.md.
 
-    .venv/bin/python benchmarks/calibrate_palindrome_lstm_gan_script.py        # about 2.5 minutes
+    .venv/bin/python benchmarks/calibrate_palindrome_lstm_gan_script.py        # about 5 minutes
     .venv/bin/python benchmarks/calibrate_palindrome_lstm_gan_script.py --seeds 3 --epochs 10 \\
         --out /tmp/quick.md                                                   # a quick look
 """
@@ -43,6 +43,7 @@ import io
 import platform
 import sys
 import time
+import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -53,6 +54,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference" / "palindrome-lstm-gan" / "part1"
 OUT = ROOT / "benchmarks" / "results" / "palindrome-lstm-gan-script.md"
+GRADER_TOML = ROOT / "graders" / "palindrome-lstm-gan" / "assignment.toml"
 sys.path.insert(0, str(REFERENCE))
 sys.path.insert(0, str(ROOT / "graders"))
 
@@ -159,6 +161,12 @@ def passes_from(losses: list[float]) -> int | None:
 
 def write_report(path: Path, args, rows: list[dict], seconds: float) -> None:
     steps = rows[0]["steps"]
+    settings = tomllib.loads(GRADER_TOML.read_text())["settings"]
+    logits_budget, probabilities_budget = (
+        settings["script_epochs"],
+        settings["script_epochs_probabilities"],
+    )
+    budgets = sorted({b for b in (2, logits_budget, probabilities_budget) if b <= args.epochs})
     command = " ".join(
         [".venv/bin/python benchmarks/calibrate_palindrome_lstm_gan_script.py", *args.argv]
     )
@@ -173,9 +181,10 @@ def write_report(path: Path, args, rows: list[dict], seconds: float) -> None:
         "1,024 palindromes of 5 digits. Each cell: the epoch from which on the held-out loss "
         "is below the bar after every epoch run (`-`: not after the last one).",
         "",
-        f"| style | rule | from epoch, seeds 0-{args.seeds - 1} | worst | pass after epoch 2 "
-        f"| pass after epoch {args.epochs} |",
-        "|---|---|---|---|---|---|",
+        f"| style | rule | from epoch, seeds 0-{args.seeds - 1} | worst | "
+        + " | ".join(f"pass after epoch {b}" for b in budgets)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(budgets),
     ]
     for style in args.styles:
         mine = [r for r in rows if r["style"] == style]
@@ -185,19 +194,22 @@ def write_report(path: Path, args, rows: list[dict], seconds: float) -> None:
                 str(max(passed)) if len(passed) == len(mine) else f"{len(mine) - len(passed)} never"
             )
             cells = " ".join(str(r[rule]) if r[rule] else "-" for r in mine)
-            after_two = sum(below_after(r, rule, 2) for r in mine)
+            after = [sum(below_after(r, rule, b) for r in mine) for b in budgets]
             lines.append(
-                f"| {style} | {rule} | {cells} | {worst} | {after_two} of {len(mine)} "
-                f"| {len(passed)} of {len(mine)} |"
+                f"| {style} | {rule} | {cells} | {worst} | "
+                + " | ".join(f"{n} of {len(mine)}" for n in after)
+                + " |"
             )
     lines += [
         "",
         "`old`: the cross-entropy of the model's logits (the log of its probabilities) only; "
         "`new`: that, or for a model that returns probabilities the cross-entropy that "
         "`nn.CrossEntropyLoss` puts on them (the loss its train.py minimises), whichever is "
-        "lower. For a logits model the two rules are the same. The check gives a logits model "
-        "2 epochs (`script_epochs`) and a probability model 12 (`script_epochs_probabilities`, "
-        "about 1.7 times the worst seed's 7), with the new rule; "
+        "lower. For a logits model the two rules are the same. The check (new rule) gives a "
+        f"logits model {logits_budget} epochs (`script_epochs`; it gave 2, which left the "
+        "reference below the bar on only some seeds) and a probability model "
+        f"{probabilities_budget} (`script_epochs_probabilities`, about 1.7 times the worst "
+        "seed's epoch); "
         "`tests/assignments/examples/palindrome-lstm-gan/lstm-softmax-output` (weights "
         "N(0, 1/H), no forget-gate bias) passes after 12 epochs on seeds 0-19 too (measured "
         "with this script's `run`).",
@@ -230,7 +242,7 @@ def write_report(path: Path, args, rows: list[dict], seconds: float) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--styles", nargs="+", choices=STYLES, default=list(STYLES))
     parser.add_argument("--out", type=Path, default=OUT)

@@ -79,10 +79,10 @@ def test_gradients_match(gradient_problems, forbidden_uses, settings):
 
 
 def test_train_script(student, request, part, model_runs, settings, evidence):
-    # Skeleton C's train.py on a tiny run: 2 epochs of 5-digit palindromes (7 steps each).
-    # A model that returns probabilities (Eq. 7 taken with its softmax), which the
-    # skeleton's nn.CrossEntropyLoss softmaxes again, learns more slowly and is judged on
-    # the loss its train.py minimises: it gets script_epochs_probabilities epochs
+    # Skeleton C's train.py on a tiny run: script_epochs epochs of 5-digit palindromes (7
+    # steps each). A model that returns probabilities (Eq. 7 taken with its softmax), which
+    # the skeleton's nn.CrossEntropyLoss softmaxes again, learns more slowly and is judged
+    # also on the loss its train.py minimises: it gets script_epochs_probabilities epochs
     # (benchmarks/results/palindrome-lstm-gan-script.md). One that ignores --max_epoch (a
     # sweep over lengths in __main__) is stopped after script_max_steps optimiser steps and
     # judged on them.
