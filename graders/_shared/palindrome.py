@@ -566,7 +566,9 @@ def interface_notes(
     # learnable h_init or PyTorch's second bias is no fault. It is shown for the TA.
     shapes = session.op("parameters", model, want="value")
     dims = cells.Dims(D=found.layout.input_dim, H=hidden, C=10)
-    count = sum(int(np.prod(v.shape)) for v in shapes.values())
+    # A frozen parameter (requires_grad=False: a fixed zero h_init) is not trainable.
+    frozen = {n for n in shapes if session.fetch(model.get_parameter(n).requires_grad) is False}
+    count = sum(int(np.prod(v.shape)) for n, v in shapes.items() if n not in frozen)
     expected = cells.parameter_count(found.kind, dims)
     if count != expected:
         notes.append(
@@ -896,11 +898,19 @@ def trusted_accuracy(
 
 
 def learned_loss(
-    session: StudentSession, found: Probe, model: Any, length: int, usable: cells.Match | None
+    session: StudentSession,
+    found: Probe,
+    model: Any,
+    length: int,
+    usable: cells.Match | None,
+    *,
+    as_trained: bool = False,
 ) -> float:
     """Held-out cross-entropy of ``model`` as it is now, computed here: from its
     parameters through the equations where the mapping fits them, else from the logits
-    its own forward gives for held-out palindromes of ``length``."""
+    its own forward gives for held-out palindromes of ``length``. With ``as_trained``, a
+    model that returns probabilities is measured as nn.CrossEntropyLoss on them (a second
+    softmax) measures it: the loss the skeleton's train.py gives it (ln 10 for guessing)."""
     digits, targets = _held_out(length)
     logits = equation_logits(session, found, model, usable, digits) if usable else None
     if logits is None:
@@ -916,6 +926,8 @@ def learned_loss(
                 "(chance is 10%): its prediction does not come through what it learned, but "
                 "from the input digits directly"
             )
+    if as_trained and found.output == "probabilities":
+        logits = torch.softmax(logits, dim=1)  # (N, C) probabilities, softmaxed again below
     loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets))
     return float(loss) if torch.isfinite(loss) else float("inf")
 
