@@ -183,6 +183,24 @@ class Probe:
                 self._widths[model] = width
         return self.step.run(model, x, width)
 
+    def forward_options(self, model: Any, x: torch.Tensor) -> dict[str, Any]:
+        """How the runtime's ``train_steps`` runs ``forward`` as this probe does for the
+        encoded input ``x``: the item ``pick`` of a tuple output, or the one-step cell's
+        loop (``unroll``) from its zero state."""
+        if self.step is None:
+            return {"pick": self.pick}
+        width = self._widths.get(model) if _weakrefable(model) else None
+        if width is None:
+            width = _state_width(self, model, x)
+        state = self.step.initial(lambda: torch.zeros(x.shape[0], width, dtype=x.dtype))
+        return {
+            "one_step": {
+                "state": state,
+                "output": self.step.output,
+                "carried": list(self.step.carried),
+            }
+        }
+
 
 def _weakrefable(obj: Any) -> bool:
     try:
@@ -756,6 +774,10 @@ def _cut_graph_hint(problems: dict[str, str]) -> str:
     return ""
 
 
+#: The runtime's loss for each kind of output (``ops.train_steps``).
+TRAINING_LOSS = {"logits": "cross_entropy", "log-probabilities": "nll", "probabilities": "log_nll"}
+
+
 def train(
     session: StudentSession,
     found: Probe,
@@ -770,15 +792,16 @@ def train(
     eval_every: int = 50,
     target: float = 0.99,
 ) -> tuple[float, list[tuple[int, float, float]]]:
-    """The grader's own seeded RMSProp loop; returns (held-out accuracy, curve)."""
+    """The grader's own seeded RMSProp loop; returns (held-out accuracy, curve).
+
+    The steps between two evaluations go to the student process as one request (the
+    runtime's ``train_steps``): this side draws every batch from its seeded generator,
+    that side runs forward, loss, backward, clip and step on each and sends back the
+    losses. The losses only draw the curve; the accuracy is measured here, from the
+    model's outputs on held-out palindromes (and, by the checks, from its parameters)."""
     torch_ = session.import_module("torch")
-    functional = session.import_module("torch.nn.functional")
     params = session.import_module("builtins").list(model.parameters())
     optimiser = torch_.optim.RMSprop(params, lr=lr)
-    clip_grad = session.import_module("torch.nn.utils").clip_grad_norm_
-    # Look the functions up once: each attribute read is a round trip to the sandbox.
-    loss_fn = {"logits": functional.cross_entropy}.get(found.output, functional.nll_loss)
-    log, zero_grad, step_fn = torch_.log, optimiser.zero_grad, optimiser.step
     rng = np.random.default_rng(seed)
     test_digits, test_targets = palindromes(1024, length, np.random.default_rng(seed + 99))
     # Held-out batches look exactly like training batches (same size, same distribution,
@@ -786,23 +809,41 @@ def train(
     chunk = batch
     curve: list[tuple[int, float, float]] = []
     accuracy = 0.0
-    for step in range(1, steps + 1):
-        digits, targets = palindromes(batch, length, rng)
-        out = found.forward(model, found.layout.encode(digits))
-        out = _last_step(out, found, batch, length - 1)
-        if found.output == "probabilities":
-            out = log(out)
-        loss = loss_fn(out, torch.from_numpy(targets))
-        zero_grad()
-        loss.backward()
-        clip_grad(params, clip)
-        step_fn()
-        if step % eval_every == 0 or step == steps:
-            logits = run_model(session, found, model, test_digits, chunk=chunk)
-            accuracy = float((logits.argmax(axis=1) == test_targets[: len(logits)]).mean())
-            curve.append((step, float(session.fetch(loss)), accuracy))
-            if accuracy >= target:
-                break
+    done = 0
+    options: dict[str, Any] | None = None
+    while done < steps:
+        until = min(steps, (done // eval_every + 1) * eval_every)
+        drawn = [palindromes(batch, length, rng) for _ in range(until - done)]
+        inputs = torch.stack([found.layout.encode(digits) for digits, _ in drawn])
+        if options is None:
+            options = found.forward_options(model, inputs[0])
+        losses = session.request(
+            "op",
+            {
+                "name": "train_steps",
+                "args": [model, optimiser, params, inputs],
+                "kwargs": {
+                    "targets": torch.from_numpy(np.stack([targets for _, targets in drawn])),
+                    "loss": TRAINING_LOSS[found.output],
+                    "clip": clip,
+                    "batch": batch,
+                    "seq": length - 1,
+                    **options,
+                },
+            },
+            want="value",
+            during=f"training your model (steps {done + 1} to {until} of the grader's loop)",
+        )
+        # NaN is what a diverging model's loss is: drawn as it is, never counted.
+        losses = FloatArray(shape=(until - done,)).accept(
+            losses, "the losses of the grader's training steps"
+        )
+        done = until
+        logits = run_model(session, found, model, test_digits, chunk=chunk)
+        accuracy = float((logits.argmax(axis=1) == test_targets[: len(logits)]).mean())
+        curve.append((done, float(losses[-1]), accuracy))
+        if accuracy >= target:
+            break
     return accuracy, curve
 
 
