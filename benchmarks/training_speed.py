@@ -8,11 +8,11 @@ twice on the same student process (bubblewrap, no zygote), from the same initial
 stepwise  the loop as it was: every step seven requests to the sandbox (forward, index,
           loss, zero_grad, backward, clip, step), the held-out evaluation every 50 steps
 batched   ``palindrome.train``: the steps between two evaluations in one request (the
-          runtime's ``train_steps``), the evaluation as before
+          runtime's ``train_steps``); an evaluation ends once 99% is out of reach
 
 Each row: wall seconds, the trusted side's CPU seconds (this process), the student
 process's CPU seconds, the requests sent, the steps run, and whether both loops ended
-with bitwise the same parameters and the same curve. One run on a shared machine:
+with bitwise the same parameters, losses, steps and final accuracy. One run on a shared machine:
 compare the columns of a row; CPU seconds move less with the load than wall seconds.
 """
 
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--example", default="Correct-1001")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    rows = []
+    rows: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = []
     with tempfile.TemporaryDirectory() as tmp:
         sub = Path(tmp) / "sub"
         shutil.copytree(EXAMPLES / args.example, sub)
@@ -149,7 +149,12 @@ def main() -> None:
                 for _ in range(args.repeat):
                     old = measure(session, train_stepwise, found, start, length, steps)
                     new = measure(session, pal.train, found, start, length, steps)
-                    same = old["curve"] == new["curve"] and all(
+                    # The same steps, losses and final accuracy (the batched loop's
+                    # intermediate accuracies may be measured on fewer palindromes).
+                    same = (
+                        [c[:2] for c in old["curve"]] == [c[:2] for c in new["curve"]]
+                        and old["accuracy"] == new["accuracy"]
+                    ) and all(
                         np.array_equal(old["params"][n], new["params"][n]) for n in old["params"]
                     )
                     rows.append((f"{cls} T={length}", old, new, same))
@@ -164,18 +169,14 @@ def main() -> None:
                 f"| {name} | {label} | {r['steps']} | {r['wall']:.2f} | {r['trusted']:.2f} | "
                 f"{r['student']:.2f} | {r['requests']} | {'yes' if same else 'NO'} |"
             )
-    total = {k: sum(r[i][k] for r in rows for i in (1,)) for k in ("wall", "trusted", "student")}
-    after = {k: sum(r[2][k] for r in rows) for k in ("wall", "trusted", "student")}
-    print(
-        "\ntotal stepwise: wall {wall:.2f}, trusted CPU {trusted:.2f}, student CPU {student:.2f}".format(
-            **total
+    for label, runs in (("stepwise", [r[1] for r in rows]), ("batched", [r[2] for r in rows])):
+        sums = {k: sum(run[k] for run in runs) for k in ("wall", "trusted", "student")}
+        print(
+            f"\ntotal {label}: wall {sums['wall']:.2f}, trusted CPU {sums['trusted']:.2f}, "
+            f"student CPU {sums['student']:.2f}",
+            end="",
         )
-    )
-    print(
-        "total batched:  wall {wall:.2f}, trusted CPU {trusted:.2f}, student CPU {student:.2f}".format(
-            **after
-        )
-    )
+    print()
 
 
 if __name__ == "__main__":

@@ -216,3 +216,22 @@ def test_the_batched_op_is_the_loop_of_one_step_on_this_side():
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="unknown loss"):
         train_steps(model, optimiser, params, inputs, targets, loss="mse", clip=1.0, batch=8, seq=4)
+
+
+@pytest.mark.sandbox
+def test_the_evaluation_ends_once_the_target_is_out_of_reach(models):
+    session, module = models
+    found = pal.probe(session, module.TupleLstm, "lstm", hidden=12)
+    model = found.model(seq_length=4, hidden=12, batch=128)
+    digits, targets = pal.palindromes(1024, 5, np.random.default_rng(99))
+    logits = pal.run_model(session, found, model, digits, chunk=128)
+    right = logits.argmax(axis=1) == targets
+    full = pal.held_out_accuracy(session, found, model, digits, targets, chunk=128, target=None)
+    assert full == float(right.mean())
+    # Untrained, it errs more than 10 times in the first 128: 99% of 1,024 is out of reach.
+    assert (~right[:128]).sum() > 10
+    early = pal.held_out_accuracy(session, found, model, digits, targets, chunk=128, target=0.99)
+    assert early == float(right[:128].mean()) < 0.99
+    # A target it reaches (or may still reach) is measured on every chunk.
+    reached = pal.held_out_accuracy(session, found, model, digits, targets, chunk=128, target=0.0)
+    assert reached == full
