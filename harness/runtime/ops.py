@@ -295,8 +295,10 @@ def train_steps(
     torch = _torch()
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
-    functional = torch.nn.functional
-    clip_grad = torch.nn.utils.clip_grad_norm_
+    # Looked up once, before any step runs (a forward that patches them changes nothing).
+    functional, log, clip_grad = torch.nn.functional, torch.log, torch.nn.utils.clip_grad_norm_
+    loss_fn = functional.cross_entropy if loss == "cross_entropy" else functional.nll_loss
+    zero_grad, step = optimiser.zero_grad, optimiser.step
     losses = []
     for x, y in zip(inputs, targets, strict=True):
         if one_step is None:
@@ -307,14 +309,12 @@ def train_steps(
             out = unroll(model, x, state, one_step["output"], one_step["carried"])
         out = _last_step(out, batch, seq)
         if loss == "log_nll":
-            out = torch.log(out)
-        value = (functional.cross_entropy if loss == "cross_entropy" else functional.nll_loss)(
-            out, y
-        )
-        optimiser.zero_grad()
+            out = log(out)
+        value = loss_fn(out, y)
+        zero_grad()
         value.backward()
         clip_grad(params, clip)
-        optimiser.step()
+        step()
         losses.append(value.detach())
     return torch.stack(losses)
 
