@@ -245,6 +245,80 @@ def unroll(step: Any, xs: Any, state: list[Any], output: int, carried: list[int]
     return out
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of a state (tensors, and tuples or lists of them): a step that changes its
+    state in place must not change the state the next training step starts from."""
+    if isinstance(value, tuple | list):
+        return type(value)(_fresh(v) for v in value)
+    return value.clone() if hasattr(value, "clone") else value
+
+
+def _last_step(out: Any, batch: int, seq: int) -> Any:
+    """The last time step of a sequence output: (B, C) as it is, (B, T, C) -> [:, -1],
+    (T, B, C) -> [-1], any other shape -> [:, 0]; what has no shape, as it is."""
+    shape = summary(out)[2]
+    if shape is None or len(shape) == 2:
+        return out
+    if len(shape) == 3 and shape[:2] == (batch, seq):
+        return out[:, -1]
+    if len(shape) == 3 and shape[:2] == (seq, batch):
+        return out[-1]
+    return out[:, 0]
+
+
+#: The losses ``train_steps`` knows: a name -> how the output becomes the loss.
+LOSSES = ("cross_entropy", "nll", "log_nll")
+
+
+def train_steps(
+    model: Any,
+    optimiser: Any,
+    params: Any,
+    inputs: Any,
+    targets: Any,
+    *,
+    loss: str,
+    clip: float,
+    batch: int,
+    seq: int,
+    pick: int | None = None,
+    one_step: dict[str, Any] | None = None,
+) -> Any:
+    """``len(inputs)`` optimiser steps, one request for them all (each step a round trip
+    would be seven). For step i: out = model(inputs[i]) (item ``pick`` of it where given;
+    with ``one_step`` = {state, output, carried}, the loop of ``unroll`` over time from a
+    fresh copy of ``state``), its last time step for ``batch`` sequences of ``seq``
+    steps (``_last_step``); the loss (``cross_entropy``, ``nll``, or
+    ``log_nll``: nll of the log) against targets[i]; zero_grad, backward, the gradient
+    norm of ``params`` clipped to ``clip``, step. Returns each step's loss: the caller
+    chooses the data, and may only draw what comes back (it is the student's process)."""
+    torch = _torch()
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
+    # Looked up once, before any step runs (a forward that patches them changes nothing).
+    functional, log, clip_grad = torch.nn.functional, torch.log, torch.nn.utils.clip_grad_norm_
+    loss_fn = functional.cross_entropy if loss == "cross_entropy" else functional.nll_loss
+    zero_grad, step = optimiser.zero_grad, optimiser.step
+    losses = []
+    for x, y in zip(inputs, targets, strict=True):
+        if one_step is None:
+            out = model(x)
+            out = out if pick is None else out[pick]
+        else:
+            state = _fresh(one_step["state"])
+            out = unroll(model, x, state, one_step["output"], one_step["carried"])
+        out = _last_step(out, batch, seq)
+        if loss == "log_nll":
+            out = log(out)
+        value = loss_fn(out, y)
+        zero_grad()
+        value.backward()
+        clip_grad(params, clip)
+        step()
+        losses.append(value.detach())
+    return torch.stack(losses)
+
+
 def call_captured(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Call ``fn`` and also return what it printed (for checks on printed output)."""
     out = io.StringIO()
@@ -299,6 +373,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "repr": text_repr,
     "call_captured": call_captured,
     "unroll": unroll,
+    "train_steps": train_steps,
     "list_files": list_files,
 }
 
