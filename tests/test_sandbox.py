@@ -1,6 +1,7 @@
 """Real hostile code against the real sandbox backends."""
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -123,6 +124,7 @@ def test_graders_reference_home_and_harness_are_invisible(isolated, make_session
         {
             "m.py": """
 import os
+import shutil
 def exists(p):
     return os.path.exists(p)
 def readable(p):
@@ -194,6 +196,7 @@ def test_fork_bomb_hits_the_process_limit(isolated, make_session):
         {
             "m.py": """
 import os
+import shutil
 def bomb():
     children = 0
     try:
@@ -483,3 +486,34 @@ def test_staged_folders_of_gone_runs_are_removed_and_those_in_use_kept(tmp_path)
         os.close(holder)
     assert sorted(removed) == sorted([changed, gone, dead_job])
     assert current.is_dir() and in_use.is_dir() and live_job.is_dir()
+
+
+def test_a_checkout_on_a_volume_of_its_own_stages_at_the_volume_s_top(tmp_path):
+    """Where /tmp, /var/tmp and / are on other file systems than the venv, the staged trees
+    go to the top of the venv's own volume (only its name shows), never into a checkout."""
+    import sys
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare(1) to mount a volume of its own")
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    probe = (
+        "import os, sys; from pathlib import Path; from harness.sandbox import staging; "
+        "v = Path(sys.argv[1]); (v / 'venv').mkdir(); (v / 'repo' / '.git').mkdir(parents=True); "
+        "d = os.stat(v).st_dev; "
+        "print(staging.neutral_root(d, near=v / 'venv'), staging.neutral_root(d, near=v / 'repo'), "
+        "staging.neutral_root(d, near=v))"
+    )
+    # A private mount namespace: the tmpfs is a volume no other process sees.
+    run = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         'mount -t tmpfs vol "$1" && exec "$2" -c "$3" "$1"', "sh", str(volume),
+         sys.executable, probe],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    below_top, with_checkout_inside, the_top_itself = run.stdout.split()
+    assert below_top == str(volume)
+    # (a checkout below the top does not make the top a checkout; the top itself is refused)
+    assert with_checkout_inside == str(volume)
+    assert the_top_itself == "None"

@@ -109,7 +109,7 @@ def _stage_interpreter() -> Interpreter:
     devices = {t.stat().st_dev for t in trees.values()}
     if len(devices) != 1:
         return unstaged("the Python installation and the venv are on different file systems")
-    parent = neutral_root(devices.pop())
+    parent = neutral_root(devices.pop(), near=next(iter(trees.values())))
     if parent is None:
         return unstaged("no neutral folder shares the Python installation's file system")
     fingerprint = _fingerprint(trees, version)
@@ -143,10 +143,17 @@ def _fingerprint(trees: dict[str, Path], version: str) -> str:
     return "\n".join(parts)
 
 
-def neutral_root(device: int) -> Path | None:
-    """A folder with a neutral name on file system ``device`` where this user may write."""
+def neutral_root(device: int, near: Path | None = None) -> Path | None:
+    """A folder with a neutral name on file system ``device`` where this user may write:
+    ``/tmp``, ``/var/tmp``, ``/``, else the mount point of the file system that holds
+    ``near`` (a checkout on a volume of its own: only the volume's name shows)."""
     candidates = [Path(p) for p in NEUTRAL_ROOTS]
-    candidates.append(Path("/"))  # the mount point of /'s file system, when all else fails
+    candidates.append(Path("/"))  # the mount point of /'s file system
+    if near is not None:
+        top = mount_point(near)
+        # (never a checkout or the folder itself: its name is what must not show)
+        if top != Path(os.path.realpath(near)) and not (top / ".git").exists():
+            candidates.append(top)
     for folder in candidates:
         try:
             if folder.stat().st_dev == device and os.access(folder, os.W_OK | os.X_OK):
@@ -154,6 +161,16 @@ def neutral_root(device: int) -> Path | None:
         except OSError:
             continue
     return None
+
+
+def mount_point(path: Path) -> Path:
+    """The folder where the file system holding ``path`` is mounted (the highest ancestor
+    on the same device)."""
+    path = Path(os.path.realpath(path))
+    device = path.stat().st_dev
+    while path.parent != path and path.parent.stat().st_dev == device:
+        path = path.parent
+    return path
 
 
 def _trusted(stage: Path) -> bool:
@@ -325,7 +342,11 @@ def stage_job(job: Job, *, channel: bool = True) -> tuple[Job, Callable[[], None
     """``job`` with its runtime, submission and (unless ``channel`` is False) its channel
     socket given neutral host paths; and the function that removes them."""
     device = job.channel.parent.stat().st_dev if channel else None
-    parent = neutral_root(device) if device is not None else Path(NEUTRAL_ROOTS[0])
+    parent = (
+        neutral_root(device, near=job.channel.parent)
+        if device is not None
+        else Path(NEUTRAL_ROOTS[0])
+    )
     if parent is None:  # the socket cannot be linked: copy what can be, keep the socket
         parent, channel = Path(NEUTRAL_ROOTS[0]), False
     folder = Path(tempfile.mkdtemp(prefix=f"{JOB_PREFIX}{os.getpid()}-", dir=parent))
