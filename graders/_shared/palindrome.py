@@ -128,8 +128,13 @@ class Stepping:
         ``width`` units: for t = 1 .. T, p(t), state = model(x[:, t], *state), the loop
         sent as one request (the runtime's ``unroll``) rather than T round trips."""
         session = object.__getattribute__(model, "_session")
-        state = self.initial(lambda: torch.zeros(x.shape[0], width, dtype=x.dtype))
+        state = self.zero_state(x, width)
         return session.op("unroll", model, x, state, self.output, list(self.carried))
+
+    def zero_state(self, x: torch.Tensor, width: int) -> list[Any]:
+        """h(0) (= c(0)) = 0 of ``width`` units for the batch of ``x``, as the first step
+        takes it."""
+        return self.initial(lambda: torch.zeros(x.shape[0], width, dtype=x.dtype))
 
     def describe(self, layout: Layout) -> str:
         """The note for the report."""
@@ -176,12 +181,7 @@ class Probe:
         if self.step is None:
             out = model(x)
             return out if self.pick is None else out[self.pick]
-        width = self._widths.get(model) if _weakrefable(model) else None
-        if width is None:
-            width = _state_width(self, model, x)
-            with contextlib.suppress(TypeError):
-                self._widths[model] = width
-        return self.step.run(model, x, width)
+        return self.step.run(model, x, self._width(model, x))
 
     def forward_options(self, model: Any, x: torch.Tensor) -> dict[str, Any]:
         """How the runtime's ``train_steps`` runs ``forward`` as this probe does for the
@@ -189,17 +189,23 @@ class Probe:
         loop (``unroll``) from its zero state."""
         if self.step is None:
             return {"pick": self.pick}
-        width = self._widths.get(model) if _weakrefable(model) else None
-        if width is None:
-            width = _state_width(self, model, x)
-        state = self.step.initial(lambda: torch.zeros(x.shape[0], width, dtype=x.dtype))
         return {
             "one_step": {
-                "state": state,
+                "state": self.step.zero_state(x, self._width(model, x)),
                 "output": self.step.output,
                 "carried": list(self.step.carried),
             }
         }
+
+    def _width(self, model: Any, x: torch.Tensor) -> int:
+        """The one-step model's state width: known for one built here, else probed (and
+        remembered) with the input ``x``."""
+        width = self._widths.get(model) if _weakrefable(model) else None
+        if width is None:
+            width = _state_width(self, model, x)
+            with contextlib.suppress(TypeError):
+                self._widths[model] = width
+        return width
 
 
 def _weakrefable(obj: Any) -> bool:

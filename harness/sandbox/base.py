@@ -332,7 +332,7 @@ class PopenRunning:
             wall = time.monotonic() - self._start
             oom = bool(self._oom_check()) if self._oom_check is not None else False  # type: ignore[operator]
             code = self._proc.returncode
-            outcome = Outcome.captured(
+            self._outcome = Outcome.captured(
                 self._stdout,
                 self._stderr,
                 exit_code=code if code is not None and code >= 0 else None,
@@ -351,7 +351,6 @@ class PopenRunning:
                 # the (daemon) reader, which ends when the pipe does.
                 if stream is not None and not capture.reading:
                     stream.close()
-            self._outcome = outcome
             if self._on_stop is not None:
                 self._on_stop()  # type: ignore[operator]
             return self._outcome
