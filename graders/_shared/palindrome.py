@@ -1026,9 +1026,12 @@ def learned_loss(
     return float(loss) if torch.isfinite(loss) else float("inf")
 
 
-def accuracy_shuffled(session: StudentSession, found: Probe, model: Any, length: int) -> float:
+def accuracy_shuffled(
+    session: StudentSession, found: Probe, model: Any, length: int, *, chunk: int = 128
+) -> float:
     """Held-out accuracy with every trained parameter's entries shuffled (then restored):
-    near chance for a model whose prediction comes through what it learned."""
+    near chance for a model whose prediction comes through what it learned. ``chunk``: the
+    batch size the model was built for (a model may run only at that size)."""
     values = session.op("parameters", model, want="value")
     rng = np.random.default_rng(3)
     shuffled = {
@@ -1038,7 +1041,7 @@ def accuracy_shuffled(session: StudentSession, found: Probe, model: Any, length:
     session.op("set_parameters", model, shuffled)
     try:
         digits, targets = _held_out(length)
-        logits = run_model(session, found, model, digits, chunk=128)
+        logits = run_model(session, found, model, digits, chunk=chunk)
     finally:
         session.op("set_parameters", model, {n: np.asarray(v) for n, v in values.items()})
     return float((logits.argmax(axis=1) == targets[: len(logits)]).mean())
@@ -1070,9 +1073,19 @@ class Trainer:
     def loop(self, steps: int) -> str:
         """The grader's loop, as a message tells it."""
         return (
-            f"after {steps} RMSProp steps (lr 0.001, batch 128, hidden "
+            f"after {steps} RMSProp steps (lr {self.lr:g}, batch {self.batch}, hidden "
             f"{self.settings['train_hidden']}, gradient norm clipped to 10)"
         )
+
+    @property
+    def batch(self) -> int:
+        """The grader's batch size (``train_batch``; the hand-out's 128 where unset)."""
+        return int(self.settings.get("train_batch", 128))
+
+    @property
+    def lr(self) -> float:
+        """The grader's RMSProp learning rate (``train_lr``; the hand-out's 1e-3 where unset)."""
+        return float(self.settings.get("train_lr", 1e-3))
 
     def accuracy(self, *, length: int, steps: int, evidence: Evidence) -> float:
         """Held-out accuracy on palindromes of ``length`` after at most ``steps`` steps of
@@ -1085,17 +1098,22 @@ class Trainer:
         target, H = self.settings["accuracy"], self.settings["train_hidden"]
         session, found = self.session, self.found
         usable = self.mapping(H)
-        model = found.model(seq_length=length - 1, hidden=H, batch=128)
-        accuracy, curve = train(session, found, model, length=length, steps=steps, target=target)
+        run = {
+            "length": length,
+            "steps": steps,
+            "target": target,
+            "lr": self.lr,
+            "batch": self.batch,
+        }
+        model = found.model(seq_length=length - 1, hidden=H, batch=self.batch)
+        accuracy, curve = train(session, found, model, **run)
         note = ""
         # Judge the cell, not the initialisation the hand-out left to the student: a cell with
         # right gradients that learned too slowly gets a second run from standard weights.
         if accuracy < target and usable is not None and not self.gradient_problems:
-            model = found.model(seq_length=length - 1, hidden=H, batch=128)
+            model = found.model(seq_length=length - 1, hidden=H, batch=self.batch)
             reference_init(session, model, usable.mapping, found, H, seed=0)
-            accuracy, curve2 = train(
-                session, found, model, length=length, steps=steps, target=target
-            )
+            accuracy, curve2 = train(session, found, model, **run)
             curve = curve + [(s + steps, loss, acc) for s, loss, acc in curve2]
             note = " (with standard initial weights: yours made learning slower)"
         evidence.table(
@@ -1118,7 +1136,7 @@ class Trainer:
                     f"grader, reach only {accuracy:.1%}"
                 )
         elif accuracy >= target:
-            shuffled = accuracy_shuffled(session, found, model, length)
+            shuffled = accuracy_shuffled(session, found, model, length, chunk=self.batch)
             if shuffled >= 0.5:
                 self.failed_at = length
                 fail(
