@@ -18,7 +18,7 @@ initial weights) with the run's seed.
 Everything runs in this process on one thread. Writes
 benchmarks/results/palindrome-rnn-lstm.md and palindrome-rnn-lstm-accuracy.png.
 
-    .venv/bin/python benchmarks/calibrate_palindrome_rnn_lstm.py          # about 4 CPU-minutes
+    .venv/bin/python benchmarks/calibrate_palindrome_rnn_lstm.py          # about 3.5 CPU-minutes
     .venv/bin/python benchmarks/calibrate_palindrome_rnn_lstm.py --seeds 1 --lengths 5 10 \\
         --sweep_steps 300 --out /tmp/quick.md                             # a quick look
 """
@@ -223,7 +223,7 @@ def report(args, command: str, to99: list[dict], sweep: list[dict], settings: di
         lines.append(f"* {NAMES[model]}, T = {length}, budget {budget:,}: {verdict}.")
     lines += [
         "",
-        "The grader's own loop (`harness/checks/palindrome.py`, `train`) is not this one: it "
+        "The grader's own loop (`graders/_shared/palindrome.py`, `train`) is not this one: it "
         "trains the student's cell, draws its palindromes from `np.random.default_rng(0)` "
         "rather than `PalindromeDataset`, scores 1,024 held-out palindromes and checks every 50 "
         "steps, so its step counts are multiples of 50 and will not match these exactly. When "
