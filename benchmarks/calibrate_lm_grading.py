@@ -41,13 +41,16 @@ def windows(data, T):
     return ids[:-1].reshape(n, T), ids[1:].reshape(n, T)
 
 
-def run(cls, X, Y, VX, VY, ntoken, *, steps, lr, seed, s):
+def run(cls, X, Y, VX, VY, ntoken, *, steps, lr, seed, s, bar):
+    """(validation perplexity after ``steps``, the first step of ``lm_check_every`` at
+    which it was at most ``bar``, None if never): the grader's loop stops there."""
     torch.manual_seed(seed)
     model = cls(ntoken)
     optimizer = torch.optim.Adam(list(model.parameters()), lr=lr)
     rng = np.random.default_rng(seed)
     model.train()
-    for _ in range(steps):
+    first = None
+    for step in range(1, steps + 1):
         idx = torch.from_numpy(rng.integers(0, len(X), s["lm_batch"]))
         logits, _ = model(X[idx], None)
         loss = F.cross_entropy(logits.reshape(-1, ntoken), Y[idx].reshape(-1))
@@ -55,6 +58,15 @@ def run(cls, X, Y, VX, VY, ntoken, *, steps, lr, seed, s):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(model.parameters()), s["lm_clip"])
         optimizer.step()
+        if first is None and step % s["lm_check_every"] == 0 and step < steps:
+            if perplexity(model, VX, VY, ntoken) <= bar:
+                first = step
+            model.train()
+    ppl = perplexity(model, VX, VY, ntoken)
+    return ppl, first if first is not None else (steps if ppl <= bar else None)
+
+
+def perplexity(model, VX, VY, ntoken):
     model.eval()
     total = 0.0
     with torch.no_grad():
@@ -95,21 +107,31 @@ def main():
     X, Y = windows(train.data, T)
     VX, VY = (v[: SETTINGS["lm_eval_windows"]] for v in windows(val.data, T))
     print(f"vocabulary {train.ntoken}, {len(X)} training windows, lr {args.lr:g}")
-    print("| model | steps | seed | validation perplexity | seconds |\n|---|---|---|---|---|")
+    margin = SETTINGS["lm_margin"]
+    bars = {
+        "rnn": SETTINGS["rnn_reference_perplexity"] * margin,
+        "gated": SETTINGS["gated_reference_perplexity"] * margin,
+    }
+    print(f"bars: RNNModel {bars['rnn']:.1f}, GatedModel {bars['gated']:.1f}; checked every "
+          f"{SETTINGS['lm_check_every']} steps")
+    print("| model | steps | seed | validation perplexity | steps to the bar | seconds |")
+    print("|---|---|---|---|---|---|")
     models = (
-        ("RNNModel", lm.RNNModel, args.rnn_steps),
-        ("GatedModel (LSTM)", lm.GatedModel, args.gated_steps),
-        ("GatedModel (GRU)", lambda n: lm.GatedModel(n, cell="gru"), args.gated_steps),
-        ("no recurrence", NoRecurrence, args.rnn_steps),
-        ("no recurrence", NoRecurrence, args.gated_steps),
+        ("RNNModel", lm.RNNModel, args.rnn_steps, "rnn"),
+        ("GatedModel (LSTM)", lm.GatedModel, args.gated_steps, "gated"),
+        ("GatedModel (GRU)", lambda n: lm.GatedModel(n, cell="gru"), args.gated_steps, "gated"),
+        ("no recurrence", NoRecurrence, args.rnn_steps, "rnn"),
+        ("no recurrence", NoRecurrence, args.gated_steps, "gated"),
     )
-    for name, cls, steps in models:
+    for name, cls, steps, key in models:
         for seed in args.seeds:
             start = time.perf_counter()
-            ppl = run(
-                cls, X, Y, VX, VY, train.ntoken, steps=steps, lr=args.lr, seed=seed, s=SETTINGS
+            ppl, first = run(
+                cls, X, Y, VX, VY, train.ntoken, steps=steps, lr=args.lr, seed=seed,
+                s=SETTINGS, bar=bars[key],
             )
-            print(f"| {name} | {steps} | {seed} | {ppl:.1f} | {time.perf_counter() - start:.0f} |")
+            print(f"| {name} | {steps} | {seed} | {ppl:.1f} | {first or 'not reached'} | "
+                  f"{time.perf_counter() - start:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """The pure parts of recurrent-layers-lm's lm_interface: what a probe concludes, how logits
 in any layout are read, the trusted cross-entropy, what counts as a vocabulary, and which
-argument a parameter name gets. The calls into student code are covered by the examples
-(tests/test_examples.py)."""
+argument a parameter name gets; and, with a tiny model in a sandbox, that the grader's loop
+stops at the bar only on its own measurement. The other calls into student code are covered
+by the examples (tests/test_examples.py)."""
 
+import math
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -165,3 +168,80 @@ def test_function_arguments_go_by_role():
     assert (fill("dataset"), fill("batch_size"), fill("loss_fn")) == ("D", 16, "C")
     # a data parameter without a batch size gets the loader
     assert fill_for(params("net", "data", "crit"))("data") == "L"
+
+
+# -- the grader's loop stops at the bar, on the trusted side's word -------------------------
+
+LM_MODEL = """
+import torch
+import torch.nn as nn
+
+
+class TinyLm(nn.Module):  # embedding -> RNN -> decoder, forward(x, state) -> (logits, state)
+    def __init__(self, ntoken):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embedding = nn.Embedding(ntoken, 16)
+        self.rnn = nn.RNN(16, 32, batch_first=True)
+        self.decoder = nn.Linear(32, ntoken)
+
+    def forward(self, x, state=None):
+        out, state = self.rnn(self.embedding(x), state)
+        return self.decoder(out), state
+"""
+
+#: Imported with the model: every cross-entropy computed without gradients (the loop's
+#: estimate of the validation loss) says the model is perfect.
+LOSS_FORGER = """
+import torch.nn.functional as F
+
+_real = F.cross_entropy
+
+
+def _forged(input, target, *args, **kwargs):
+    if not torch.is_grad_enabled():
+        return input.new_zeros(())
+    return _real(input, target, *args, **kwargs)
+
+
+F.cross_entropy = _forged
+"""
+
+NTOKEN, SEQ = 12, 5
+LM_SETTINGS = {"lm_lr": 1e-2, "lm_batch": 8, "lm_clip": 5.0, "lm_check_every": 10}
+
+
+def _counting_corpus():
+    """Windows of a sequence where each word is the one before plus one (mod NTOKEN): a
+    recurrent model learns it in a few dozen steps."""
+    start = np.random.default_rng(0).integers(0, NTOKEN, 64)
+    ids = torch.from_numpy((start[:, None] + np.arange(SEQ + 1)) % NTOKEN)
+    return SimpleNamespace(train=(ids[:48, :-1], ids[:48, 1:])), (ids[48:, :-1], ids[48:, 1:])
+
+
+def _tiny_runner(make_session, sandbox, source):
+    session = make_session(sandbox, {"lm.py": source}, call_timeout=60, budget=300)
+    model = session.call(session.load("lm.py").TinyLm, NTOKEN, want="handle")
+    return lmi.discover_forward(session, model, "TinyLm", NTOKEN, SEQ, 8)
+
+
+@pytest.mark.sandbox
+def test_the_loop_stops_once_the_trusted_perplexity_is_below_the_bar(bwrap, make_session):
+    runner = _tiny_runner(make_session, bwrap, LM_MODEL)
+    corpus, (vx, vy) = _counting_corpus()
+    curve, ran, ppl = lmi.train_to_bar(runner, corpus, LM_SETTINGS, 0, 400, 4.0, vx, vy)
+    assert ran < 400 and ran % 10 == 0
+    assert ppl <= 4.0
+    assert ppl == pytest.approx(math.exp(lmi.trusted_loss(runner, vx, vy)), rel=1e-9)
+
+
+@pytest.mark.sandbox
+def test_a_forged_estimate_neither_stops_the_loop_nor_earns_the_bar(bwrap, make_session):
+    runner = _tiny_runner(make_session, bwrap, LM_MODEL + LOSS_FORGER)
+    corpus, (vx, vy) = _counting_corpus()
+    assert lmi.estimated_loss(runner, vx, vy) == 0.0  # the student process claims perfection
+    # A bar no model reaches in 40 steps: the grader measures at every check and goes on.
+    curve, ran, ppl = lmi.train_to_bar(runner, corpus, LM_SETTINGS, 0, 40, 1.0001, vx, vy)
+    assert ran == 40
+    assert ppl > 1.0001
+    assert ppl == pytest.approx(math.exp(lmi.trusted_loss(runner, vx, vy)), rel=1e-9)

@@ -14,7 +14,7 @@ Used by ``conftest.py`` (fixtures) and ``test_language_model.py`` (the checks).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -601,10 +601,20 @@ def largest_change(before: Mapping[str, np.ndarray], after: Mapping[str, np.ndar
 # -- the grader's brief training ---------------------------------------------------------
 
 
-def brief_training(runner: Runner, corpus, settings, seed, steps) -> list[tuple[int, float]]:
+def brief_training(
+    runner: Runner,
+    corpus,
+    settings,
+    seed,
+    steps,
+    *,
+    reached: Callable[[], bool] | None = None,
+) -> tuple[list[tuple[int, float]], int]:
     """The grader's loop: ``steps`` of Adam on the cross-entropy of batches of random
     training windows, gradient norm clipped, every window from a fresh state; returns the
-    curve of (step, training loss)."""
+    curve of (step, training loss) and the steps run (counted in batches of
+    ``lm_batch``). Every ``lm_check_every`` steps it asks ``reached`` (which decides on the
+    trusted side) and stops when it says so."""
     student, model = runner.student, runner.model
     torch_ = student.import_module("torch")
     params = student.import_module("builtins").list(model.parameters())
@@ -614,10 +624,13 @@ def brief_training(runner: Runner, corpus, settings, seed, steps) -> list[tuple[
     X, Y = corpus.train
     B = runner.forward.batch
     # A model built for another batch size sees as many windows in all.
-    steps = max(1, round(steps * settings["lm_batch"] / B))
+    scale = settings["lm_batch"] / B
+    steps = max(1, round(steps * scale))
+    every = max(1, round(settings.get("lm_check_every", 0) * scale)) if reached else 0
     rng = np.random.default_rng(seed)
     curve = []
     student.call(model.train, during=f"calling {runner.name}.train()")
+    step = 0
     for step in range(1, steps + 1):
         idx = torch.from_numpy(rng.integers(0, len(X), B))
         out = runner.call(X[idx], runner.state(), during=f"calling {runner.name} in training")
@@ -628,4 +641,59 @@ def brief_training(runner: Runner, corpus, settings, seed, steps) -> list[tuple[
         step_fn()
         if step % 25 == 0 or step == 1:
             curve.append((step, float(student.fetch(loss))))
-    return curve
+        if every and step % every == 0 and step < steps:
+            assert reached is not None
+            if reached():
+                break
+            student.call(model.train, during=f"calling {runner.name}.train()")
+    return curve, round(step / scale)
+
+
+def train_to_bar(
+    runner: Runner, corpus, settings, seed, steps, bar: float, vx, vy
+) -> tuple[list[tuple[int, float]], int, float]:
+    """``brief_training`` that stops once the validation perplexity on (vx, vy) is at
+    most ``bar``: (curve, steps run, that perplexity). The student process's estimate
+    only says when to measure; the perplexity computed here from the fetched logits
+    (``trusted_loss``) decides whether the loop stops, and is the one returned."""
+    measured: list[float] = []
+
+    def reached() -> bool:
+        estimate = estimated_loss(runner, vx, vy)
+        if estimate is None or not math.exp(estimate) <= bar:
+            return False
+        measured.append(math.exp(trusted_loss(runner, vx, vy)))
+        return measured[-1] <= bar
+
+    curve, ran = brief_training(runner, corpus, settings, seed, steps, reached=reached)
+    stopped = bool(measured) and measured[-1] <= bar
+    return curve, ran, measured[-1] if stopped else math.exp(trusted_loss(runner, vx, vy))
+
+
+def estimated_loss(runner: Runner, X: torch.Tensor, Y: torch.Tensor) -> float | None:
+    """Mean cross-entropy per token over the whole batches of windows (X, Y), in eval mode,
+    computed in the student process: only a hint of when to measure (``trusted_loss``
+    decides); None where the value that came back is not one finite number."""
+    student, B = runner.student, runner.forward.batch
+    torch_ = student.import_module("torch")
+    student.call(runner.model.eval, during=f"calling {runner.name}.eval()")
+    torch_.set_grad_enabled(False)
+    losses = []
+    try:
+        for i in range(0, len(X) - B + 1, B):
+            out = runner.call(X[i : i + B], runner.state(), during=f"calling {runner.name}")
+            losses.append(runner.loss(*runner.rows(runner.logits(out), Y[i : i + B])))
+        values = [_number(student.fetch(loss)) for loss in losses]
+    finally:
+        torch_.set_grad_enabled(True)
+    finite = [v for v in values if v is not None]
+    return sum(finite) / len(finite) if finite and len(finite) == len(values) else None
+
+
+def _number(value: Any) -> float | None:
+    """A fetched scalar as a finite float, else None."""
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind == "f":
+        value = float(value)
+    if isinstance(value, float | int) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None

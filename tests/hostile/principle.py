@@ -83,7 +83,10 @@ ROWS = [
     Row(
         "language-model perplexity (recurrent-layers-lm)",
         "yes",
-        "perplexity is computed here from the logits the student's model returns for held-out text",
+        "perplexity is computed here from the logits the student's model returns for held-out "
+        "text; the loop stops at the bar only when that measurement says so (the student "
+        "process's own estimate of its loss only says when to measure: "
+        "`tests/test_lm_interface.py::test_a_forged_estimate_neither_stops_the_loop_nor_earns_the_bar`)",
     ),
     Row(
         "char-rnn-lab `lossFun` training (Task 2.1)",
