@@ -413,6 +413,18 @@ def _check_name(key: str, nodeid: str, title: str) -> str:
     return (title + (f" {param}" if param else "")) if title else nodeid
 
 
+#: What pytest's exit codes other than OK and TESTS_FAILED mean, for a TA.
+PYTEST_EXITS = {
+    2: ": interrupted",
+    3: ": an internal error",
+    4: ": a usage error",
+    5: ": no checks collected",
+}
+NOT_REACHED = (
+    "this check did not run: the grader stopped before it (a fault of the grader, not yours)"
+)
+
+
 def score(
     *,
     spec: AssignmentSpec,
@@ -432,6 +444,13 @@ def score(
         by_key.setdefault(o["key"], []).append(o)
     checks: list[CheckResult] = []
     harness_problems: list[str] = list(worker.get("collect_errors", []))
+    exit_code = worker.get("pytest_exit", 0)
+    if exit_code not in (0, 1):  # pytest's OK and TESTS_FAILED: every check has its verdict
+        harness_problems.append(
+            f"the grader stopped before its checks were done (pytest exit code {exit_code}"
+            f"{PYTEST_EXITS.get(exit_code, '')}; see grader.log): the checks it did not "
+            "finish score zero"
+        )
     grader_errors = 0
     for number, check in enumerate(spec.checks, start=1):
         found = by_key.pop(check.key, [])
@@ -452,6 +471,8 @@ def score(
             continue
         share = check.points / len(found)
         for i, o in enumerate(found, start=1):
+            if not o.get("ran", True):
+                o = {**o, "passed": False, "kind": GRADER_ERROR, "message": NOT_REACHED}
             if o["kind"] == GRADER_ERROR:
                 grader_errors += 1
             extra: dict[str, Any] = {

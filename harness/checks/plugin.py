@@ -50,6 +50,8 @@ class Outcome:
     phase_failed: str = ""
     #: the spec key of the earlier check whose failure this one re-raised ("": none)
     needs: str = ""
+    #: whether pytest reported on it at all (a run that crashed leaves later checks unrun)
+    ran: bool = False
 
 
 def _cap(message: str, keep: int = MAX_MESSAGE) -> str:
@@ -102,7 +104,7 @@ def _explain(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
         return "", str(exc)
     # Only the grader's own frames: pytest's and pluggy's say nothing to anyone.
     frames = [
-        f"  {entry.path}:{entry.lineno + 1}: {str(entry.statement).strip()}"
+        f"  {entry.path}:{entry.lineno + 1}: {_statement(entry)}"
         for entry in excinfo.traceback
         if "site-packages" not in str(entry.path)
     ]
@@ -110,6 +112,15 @@ def _explain(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
         "The grader itself failed on this check; this is not counted as your fault and "
         f"course staff have been told.\n{excinfo.typename}: {exc}\n" + "\n".join(frames[-4:])
     )
+
+
+def _statement(entry: Any) -> str:
+    """The source line of a traceback entry, or "" where its source cannot be read (a
+    file changed or gone since it was imported): explaining a failure must not fail."""
+    try:
+        return str(entry.statement).strip()
+    except Exception:  # noqa: BLE001 - pytest asserts the source exists
+        return ""
 
 
 class GradingPlugin:
@@ -212,6 +223,7 @@ class GradingPlugin:
         report = yield
         rep = report.get_result()
         outcome = self.outcomes.setdefault(item.nodeid, Outcome(item.nodeid, spec_key(item.nodeid)))
+        outcome.ran = True
         outcome.duration += call.duration
         if call.when == "teardown":
             outcome.cpu = round(self._session.spent() - self._spent_before, 3)
