@@ -29,8 +29,9 @@ validate: setup
 		$(PY) harness/grade.py validate --assignment "$$name" --out "results/$$name" || status=1; \
 	done; exit $$status
 
+# The 25 slowest tests are listed at the end: where the suite's time goes, run by run.
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 # ruff over the code; mypy over harness/ and the benchmarks (pyproject's [tool.mypy] files),
 # then over graders/ with the same settings, one folder at a time: grader folders are not
