@@ -319,6 +319,63 @@ def train_steps(
     return torch.stack(losses)
 
 
+GAN_LOSSES = ("bce", "bce_logits")
+
+
+def gan_steps(
+    generator: Any,
+    discriminator: Any,
+    opt_g: Any,
+    opt_d: Any,
+    reals: Any,
+    indices: Any,
+    *,
+    loss: str,
+    latent: list[int],
+    shape: list[int],
+) -> Any:
+    """``len(indices)`` steps of a GAN, one request for them all (each step a round trip
+    would be twenty). For step i, with B = len(indices[i]) and x = reals[indices[i]]:
+    z = randn(B, *latent); the generator's step on the loss of D(G(z)) against ones;
+    then the discriminator's on the mean of the loss of D(x) against ones and of
+    D(G(z).detach()) against zeros (``bce`` on probabilities, ``bce_logits`` on logits),
+    G(z) reshaped to ``shape`` for D. Returns each step's (d_loss, g_loss): the caller
+    chooses the data and judges the samples it draws itself; these only draw a curve."""
+    torch = _torch()
+    if loss not in GAN_LOSSES:
+        raise ValueError(f"unknown loss {loss!r} (known: {', '.join(GAN_LOSSES)})")
+    # Looked up once, before any step runs (a network that patches them changes nothing).
+    functional = torch.nn.functional
+    loss_fn = (
+        functional.binary_cross_entropy
+        if loss == "bce"
+        else functional.binary_cross_entropy_with_logits
+    )
+    randn, stack = torch.randn, torch.stack
+    zero_g, step_g, zero_d, step_d = opt_g.zero_grad, opt_g.step, opt_d.zero_grad, opt_d.step
+    losses = []
+    for index in indices:
+        batch = len(index)
+        ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+        x = reals[index]
+        z = randn(batch, *latent)
+        zero_g()
+        fake = generator(z).reshape(*shape)
+        g_loss = loss_fn(discriminator(fake).reshape(batch, 1), ones)
+        g_loss.backward()
+        step_g()
+        zero_d()
+        d_loss = (
+            loss_fn(discriminator(x).reshape(batch, 1), ones)
+            .add(loss_fn(discriminator(fake.detach()).reshape(batch, 1), zeros))
+            .mul(0.5)
+        )
+        d_loss.backward()
+        step_d()
+        losses.append(stack([d_loss.detach(), g_loss.detach()]))
+    return stack(losses)
+
+
 def call_captured(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Call ``fn`` and also return what it printed (for checks on printed output)."""
     out = io.StringIO()
@@ -374,6 +431,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "call_captured": call_captured,
     "unroll": unroll,
     "train_steps": train_steps,
+    "gan_steps": gan_steps,
     "list_files": list_files,
 }
 

@@ -68,8 +68,9 @@ ROWS = [
     Row(
         "GAN brief training and samples",
         "yes",
-        "the grader's loop runs the student's networks; samples are fetched and judged by "
-        "the trusted judge network here",
+        "the grader's loop runs the student's networks (the steps between two checks in one "
+        "request, on batches this side draws); samples are fetched and judged by the trusted "
+        "judge network here; the losses that come back only draw the curve",
     ),
     Row(
         "GAN `train()` updates both networks",
