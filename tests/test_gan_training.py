@@ -1,6 +1,6 @@
 """The grader's GAN loop runs the steps between two checks in one request (the runtime's
-``gan_steps``): it must train exactly as the loop of one request per operation did, dropout
-and all, and what comes back is only a curve of losses, checked before it is drawn."""
+``adversarial_steps``): it must train exactly as the loop of one request per operation did,
+dropout and all, and what comes back is only a curve of losses, checked before it is drawn."""
 
 import numpy as np
 import pytest
@@ -74,7 +74,9 @@ def stepwise(session, G, D, reals, batches, loss):
 
 @pytest.mark.sandbox
 @pytest.mark.parametrize("loss", ["bce", "bce_logits"])
-def test_batched_gan_steps_train_exactly_as_one_request_per_operation(bwrap, make_session, loss):
+def test_batched_adversarial_steps_train_exactly_as_one_request_per_operation(
+    bwrap, make_session, loss
+):
     session = make_session(bwrap, {"nets.py": NETWORKS}, call_timeout=60, budget=300)
     module = session.load("nets.py")
     rng = np.random.default_rng(0)
@@ -96,7 +98,7 @@ def test_batched_gan_steps_train_exactly_as_one_request_per_operation(bwrap, mak
     got = session.request(
         "op",
         {
-            "name": "gan_steps",
+            "name": "adversarial_steps",
             "args": [G, D, adam(session, G), adam(session, D), reals, torch.from_numpy(batches)],
             "kwargs": {"loss": loss, "latent": LATENT, "shape": SHAPE},
         },
@@ -114,7 +116,7 @@ def test_batched_gan_steps_train_exactly_as_one_request_per_operation(bwrap, mak
 
 
 def test_an_unknown_gan_loss_is_refused():
-    from harness.runtime.ops import gan_steps
+    from harness.runtime.ops import adversarial_steps
 
     with pytest.raises(ValueError, match="unknown loss 'mse'"):
-        gan_steps(None, None, None, None, None, [], loss="mse", latent=[8], shape=[-1, 12])
+        adversarial_steps(None, None, None, None, None, [], loss="mse", latent=[8], shape=[-1, 12])

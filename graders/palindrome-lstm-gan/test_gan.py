@@ -537,7 +537,7 @@ def test_learns_digits(
             out_of_time = True
             break
         # The steps up to the next check go to the student process as one request (the
-        # runtime's gan_steps); this side draws every batch, in the order a step-by-step
+        # runtime's adversarial_steps); this side draws every batch, in the order a step-by-step
         # loop would, and the losses that come back only draw the curve.
         check = first if step < first else first + ((step - first) // every + 1) * every
         until = min(max_steps, check)
@@ -551,7 +551,7 @@ def test_learns_digits(
         values = student.request(
             "op",
             {
-                "name": "gan_steps",
+                "name": "adversarial_steps",
                 "args": [G, D, opt_g, opt_d, real_all, torch.from_numpy(np.stack(batches))],
                 "kwargs": options,
             },

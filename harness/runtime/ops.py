@@ -319,10 +319,10 @@ def train_steps(
     return torch.stack(losses)
 
 
-GAN_LOSSES = ("bce", "bce_logits")
+ADVERSARIAL_LOSSES = ("bce", "bce_logits")
 
 
-def gan_steps(
+def adversarial_steps(
     generator: Any,
     discriminator: Any,
     opt_g: Any,
@@ -334,16 +334,17 @@ def gan_steps(
     latent: list[int],
     shape: list[int],
 ) -> Any:
-    """``len(indices)`` steps of a GAN, one request for them all (each step a round trip
-    would be twenty). For step i, with B = len(indices[i]) and x = reals[indices[i]]:
-    z = randn(B, *latent); the generator's step on the loss of D(G(z)) against ones;
-    then the discriminator's on the mean of the loss of D(x) against ones and of
-    D(G(z).detach()) against zeros (``bce`` on probabilities, ``bce_logits`` on logits),
-    G(z) reshaped to ``shape`` for D. Returns each step's (d_loss, g_loss): the caller
-    chooses the data and judges the samples it draws itself; these only draw a curve."""
+    """``len(indices)`` steps of a generator and a discriminator trained against each
+    other, one request for them all (each step a round trip would be twenty). For step i,
+    with B = len(indices[i]) and x = reals[indices[i]]: z = randn(B, *latent); the
+    generator's step on the loss of D(G(z)) against ones; then the discriminator's on the
+    mean of the loss of D(x) against ones and of D(G(z).detach()) against zeros (``bce`` on
+    probabilities, ``bce_logits`` on logits), G(z) reshaped to ``shape`` for D. Returns each
+    step's (d_loss, g_loss): the caller chooses the data and judges the samples it draws
+    itself; these only draw a curve."""
     torch = _torch()
-    if loss not in GAN_LOSSES:
-        raise ValueError(f"unknown loss {loss!r} (known: {', '.join(GAN_LOSSES)})")
+    if loss not in ADVERSARIAL_LOSSES:
+        raise ValueError(f"unknown loss {loss!r} (known: {', '.join(ADVERSARIAL_LOSSES)})")
     # Looked up once, before any step runs (a network that patches them changes nothing).
     functional = torch.nn.functional
     loss_fn = (
@@ -431,7 +432,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "call_captured": call_captured,
     "unroll": unroll,
     "train_steps": train_steps,
-    "gan_steps": gan_steps,
+    "adversarial_steps": adversarial_steps,
     "list_files": list_files,
 }
 
