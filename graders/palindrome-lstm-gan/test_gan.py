@@ -524,7 +524,6 @@ def test_learns_digits(
     best = None
     passed = False
     step, size = 0, 1
-    losses = np.full((1, 2), np.nan)
     perm = rng.permutation(len(digits))
     options = {
         "loss": "bce" if disc.kind == "probabilities" else "bce_logits",

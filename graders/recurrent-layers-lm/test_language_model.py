@@ -490,15 +490,14 @@ def grader_training(student, lm, name, corpus, settings, grading_seed, evidence)
     except StudentError as exc:
         fail(f"training {built} with the grader's loop failed: {exc.summary()}")
     record_training(
-        evidence, name, built, runner, curve, ppl, bar, reference, (ran, steps), corpus, retried
+        evidence, name, built, runner, curve, ppl, bar, reference, ran, steps, corpus, retried
     )
     return Trained(ppl, bar, ran)
 
 
 def record_training(
-    evidence, name, built, runner, curve, ppl, bar, reference, steps, corpus, retried
+    evidence, name, built, runner, curve, ppl, bar, reference, ran, budget, corpus, retried
 ):
-    ran, budget = steps
     # The loop stops at the bar, so how soon a model gets there ranks the class (a
     # model that never does is not ranked).
     evidence.leaderboard(

@@ -336,7 +336,7 @@ def adversarial_steps(
 ) -> Any:
     """``len(indices)`` steps of a generator and a discriminator trained against each
     other, one request for them all (each step a round trip would be twenty). For step i,
-    with B = len(indices[i]) and x = reals[indices[i]]: z = randn(B, *latent); the
+    with indices (steps, B) and x = reals[indices[i]]: z = randn(B, *latent); the
     generator's step on the loss of D(G(z)) against ones; then the discriminator's on the
     mean of the loss of D(x) against ones and of D(G(z).detach()) against zeros (``bce`` on
     probabilities, ``bce_logits`` on logits), G(z) reshaped to ``shape`` for D. Returns each
@@ -354,10 +354,10 @@ def adversarial_steps(
     )
     randn, stack = torch.randn, torch.stack
     zero_g, step_g, zero_d, step_d = opt_g.zero_grad, opt_g.step, opt_d.zero_grad, opt_d.step
+    batch = indices.shape[1]  # (steps, B): every step draws a batch of B
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
     losses = []
     for index in indices:
-        batch = len(index)
-        ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
         x = reals[index]
         z = randn(batch, *latent)
         zero_g()
