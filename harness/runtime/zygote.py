@@ -328,7 +328,8 @@ def _child(
 
 def _preload() -> list[str]:
     loaded = []
-    for name in ("numpy", "torch"):
+    # torch._dynamo: torch.optim imports it on a process's first step (about a second).
+    for name in ("numpy", "torch", "torch._dynamo"):
         try:
             importlib.import_module(name)
         except ImportError:

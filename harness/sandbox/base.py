@@ -245,6 +245,8 @@ def student_environment(seed: int, *, home: str) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "TORCH_HOME": "/tmp/torch",
+        # torch._dynamo makes its cache folder when imported (the first optimiser step does).
+        "TORCHINDUCTOR_CACHE_DIR": "/tmp/torchinductor",
     }
 
 
