@@ -784,6 +784,8 @@ def _cut_graph_hint(problems: dict[str, str]) -> str:
 
 #: The runtime's loss for each kind of output (``ops.train_steps``).
 TRAINING_LOSS = {"logits": "cross_entropy", "log-probabilities": "nll", "probabilities": "log_nll"}
+#: The optimisers the grader's loop may use (``train_optimiser``), as messages name them.
+OPTIMISERS = {"RMSprop": "RMSProp", "Adam": "Adam"}
 
 
 def train(
@@ -794,13 +796,15 @@ def train(
     length: int,
     steps: int,
     lr: float = 1e-3,
+    optimiser: str = "RMSprop",
     batch: int = 128,
     clip: float = 10.0,
     seed: int = 0,
     eval_every: int = 50,
     target: float = 0.99,
 ) -> tuple[float, list[tuple[int, float, float]]]:
-    """The grader's own seeded RMSProp loop; returns (held-out accuracy, curve).
+    """The grader's own seeded loop (``optimiser``: a torch.optim class's name); returns
+    (held-out accuracy, curve).
 
     The steps between two evaluations go to the student process as one request (the
     runtime's ``train_steps``): this side draws every batch from its seeded generator,
@@ -809,7 +813,7 @@ def train(
     model's outputs on held-out palindromes (and, by the checks, from its parameters)."""
     torch_ = session.import_module("torch")
     params = session.import_module("builtins").list(model.parameters())
-    optimiser = torch_.optim.RMSprop(params, lr=lr)
+    step_rule = getattr(torch_.optim, optimiser)(params, lr=lr)
     rng = np.random.default_rng(seed)
     test_digits, test_targets = palindromes(1024, length, np.random.default_rng(seed + 99))
     # Held-out batches look exactly like training batches (same size, same distribution,
@@ -832,7 +836,7 @@ def train(
                 "op",
                 {
                     "name": "train_steps",
-                    "args": [model, optimiser, params, inputs],
+                    "args": [model, step_rule, params, inputs],
                     "kwargs": {
                         "targets": torch.from_numpy(np.stack([targets for _, targets in drawn])),
                         "loss": TRAINING_LOSS[found.output],
@@ -1073,9 +1077,19 @@ class Trainer:
     def loop(self, steps: int) -> str:
         """The grader's loop, as a message tells it."""
         return (
-            f"after {steps} RMSProp steps (lr {self.lr:g}, batch {self.batch}, hidden "
-            f"{self.settings['train_hidden']}, gradient norm clipped to 10)"
+            f"after {steps} steps of the grader's training loop ({OPTIMISERS[self.optimiser]}, "
+            f"lr {self.lr:g}, batch {self.batch}, hidden {self.settings['train_hidden']}, "
+            "gradient norm clipped to 10),"
         )
+
+    @property
+    def optimiser(self) -> str:
+        """The grader's optimiser (``train_optimiser``, a torch.optim class's name; the
+        hand-out's RMSprop where unset)."""
+        name = str(self.settings.get("train_optimiser", "RMSprop"))
+        if name not in OPTIMISERS:
+            raise ValueError(f"train_optimiser must be one of {', '.join(OPTIMISERS)}, not {name!r}")
+        return name
 
     @property
     def batch(self) -> int:
@@ -1084,7 +1098,7 @@ class Trainer:
 
     @property
     def lr(self) -> float:
-        """The grader's RMSProp learning rate (``train_lr``; the hand-out's 1e-3 where unset)."""
+        """The grader's learning rate (``train_lr``; the hand-out's 1e-3 where unset)."""
         return float(self.settings.get("train_lr", 1e-3))
 
     def accuracy(self, *, length: int, steps: int, evidence: Evidence) -> float:
@@ -1103,6 +1117,7 @@ class Trainer:
             "steps": steps,
             "target": target,
             "lr": self.lr,
+            "optimiser": self.optimiser,
             "batch": self.batch,
         }
         model = found.model(seq_length=length - 1, hidden=H, batch=self.batch)

@@ -59,8 +59,11 @@ def accuracy(model, inputs, targets):
 
 def train_and_evaluate(model_type, palindrome_length, *, train_steps=5000, stop_accuracy=1.0,
                        eval_every=50, eval_size=2000, seed=0, num_hidden=128, batch_size=128,
-                       learning_rate=1e-3, max_norm=10.0, device="cpu"):
-    """Train one fresh model on palindromes of one length and return a RunResult."""
+                       learning_rate=1e-3, max_norm=10.0, optimizer_class=torch.optim.RMSprop,
+                       device="cpu"):
+    """Train one fresh model on palindromes of one length and return a RunResult.
+
+    ``optimizer_class`` is a torch.optim class: the hand-out's RMSprop unless told otherwise."""
     np.random.seed(seed)      # the dataset's digits come from numpy's global generator
     torch.manual_seed(seed)   # the initial weights
 
@@ -71,7 +74,7 @@ def train_and_evaluate(model_type, palindrome_length, *, train_steps=5000, stop_
 
     model = MODELS[model_type](input_length, 1, num_hidden, 10, batch_size, device=device)
     criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate)
+    optimizer = optimizer_class(model.parameters(), lr=learning_rate)
     data_loader = DataLoader(dataset, batch_size, num_workers=0)
 
     start, acc = time.perf_counter(), 0.0
