@@ -76,16 +76,20 @@ def test_gradients_match(gradient_problems, forbidden_uses, settings):
         fail(pal.explain_gradient_problems(gradient_problems))
 
 
-def test_train_script(student, request, part, settings, evidence):
-    steps = settings["script_steps"]
+def test_train_script(student, request, part, model_runs, settings, evidence):
+    # A model that returns probabilities, which the skeleton's nn.CrossEntropyLoss softmaxes
+    # again, learns more slowly and is judged also on the loss its train.py minimises: it
+    # gets script_steps_probabilities (benchmarks/results/palindrome-rnn-lstm-script.md).
+    probabilities = model_runs and request.getfixturevalue("probe").output == "probabilities"
+    steps = settings["script_steps_probabilities" if probabilities else "script_steps"]
     argv = ["--model_type", "RNN", "--input_length", "4", "--train_steps", str(steps)]
     # A train.py that ignores --train_steps (a sweep over lengths in __main__) is stopped
-    # after script_max_steps optimiser steps and judged on them.
+    # after script_max_steps optimiser steps (twice those asked, where more) and judged on them.
     run = train_script.run_spied(
         student,
         "part1/train.py",
         [*argv, "--device", "cpu"],
-        max_steps=settings["script_max_steps"],
+        max_steps=max(settings["script_max_steps"], 2 * steps),
         asked=f"{steps} steps",
         evidence=evidence,
     )
@@ -128,10 +132,22 @@ def test_train_script(student, request, part, settings, evidence):
         trainer = request.getfixturevalue("trainer")
         mapping = trainer.mapping(settings["train_hidden"])
         loss = pal.learned_loss(student, trainer.found, model, 5, mapping)
-        if not loss < LEARNED * pal.CHANCE_LOSS:
+        # A probability model's train.py minimises nn.CrossEntropyLoss on its probabilities
+        # (a second softmax, whose guessing loss is ln 10 too): that loss counts as well.
+        trained = (
+            pal.learned_loss(student, trainer.found, model, 5, mapping, as_trained=True)
+            if probabilities and not loss < LEARNED * pal.CHANCE_LOSS
+            else loss
+        )
+        if not min(loss, trained) < LEARNED * pal.CHANCE_LOSS:
+            also = (
+                f" ({trained:.3f} by the skeleton's nn.CrossEntropyLoss on its probabilities)"
+                if probabilities
+                else ""
+            )
             fail(
-                f"the {part.cls} your train.py trained has a held-out loss of {loss:.3f} on "
-                "palindromes of length 5, measured by the grader from what it learned: no "
+                f"the {part.cls} your train.py trained has a held-out loss of {loss:.3f}{also} "
+                "on palindromes of length 5, measured by the grader from what it learned: no "
                 f"better than guessing (ln 10 = {pal.CHANCE_LOSS:.3f})"
             )
 
