@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import os
 import platform
-import importlib.util
 import statistics
 import sys
 import tempfile
@@ -179,7 +179,8 @@ def report(args, command: str, to99: list[dict], sweep: list[dict], faulty: list
         "## 1. Steps to 99%",
         "",
         f"The grader's loop settings ({optimiser_name(settings)}, batch "
-        f"{settings.get('train_batch', 128)}, lr {settings.get('train_lr', 1e-3):g}); checked every {args.eval_every} steps; seeds "
+        f"{settings.get('train_batch', 128)}, lr {settings.get('train_lr', 1e-3):g}); checked "
+        f"every {args.eval_every} steps; seeds "
         f"{', '.join(map(str, seeds))}; budget = the grader's training budget for that length.",
         "",
         "| model | T | budget | steps to 99% (min / median / max) | per seed | wall time | "
@@ -355,7 +356,8 @@ def main(argv=None) -> None:
     shown = [a for i, a in enumerate(given)
              if not a.startswith("--out") and not (i and given[i - 1] == "--out")]
     command = " ".join([".venv/bin/python benchmarks/calibrate_palindrome_rnn_lstm.py", *shown])
-    args.out.write_text(report(args, command, to99, sweep, faulty, settings, tuple(loads), total, png))
+    args.out.write_text(
+        report(args, command, to99, sweep, faulty, settings, tuple(loads), total, png))
     for path in (args.out, png):
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 

@@ -44,11 +44,12 @@ OUT = ROOT / "benchmarks" / "results" / "palindrome-rnn-lstm-script.md"
 sys.path.insert(0, str(REFERENCE))
 sys.path.insert(0, str(ROOT / "graders"))
 
-from _shared import palindrome as pal  # noqa: E402
 from part1.dataset import PalindromeDataset  # noqa: E402
 from part1.lstm import LSTM  # noqa: E402
 from part1.vanilla_rnn import VanillaRNN  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
+
+from _shared import palindrome as pal  # noqa: E402
 
 BAR = 0.98 * math.log(10.0)  # the check's LEARNED * ln 10
 CAP = 600  # the longest run measured

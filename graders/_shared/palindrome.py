@@ -1088,7 +1088,8 @@ class Trainer:
         hand-out's RMSprop where unset)."""
         name = str(self.settings.get("train_optimiser", "RMSprop"))
         if name not in OPTIMISERS:
-            raise ValueError(f"train_optimiser must be one of {', '.join(OPTIMISERS)}, not {name!r}")
+            known = ", ".join(OPTIMISERS)
+            raise ValueError(f"train_optimiser must be one of {known}, not {name!r}")
         return name
 
     @property
