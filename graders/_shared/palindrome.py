@@ -1030,6 +1030,43 @@ def learned_loss(
     return float(loss) if torch.isfinite(loss) else float("inf")
 
 
+#: How far below the loss of guessing a model a train.py trained must be (held out).
+LEARNED = 0.98
+
+
+def require_learned(
+    session: StudentSession,
+    found: Probe,
+    model: Any,
+    usable: cells.Match | None,
+    cls_name: str,
+    *,
+    probabilities: bool,
+) -> None:
+    """Fail unless the model a train.py trained learned something: a held-out loss on
+    palindromes of length 5 below ``LEARNED`` ln 10. A probability model's train.py
+    minimises nn.CrossEntropyLoss on its probabilities (a second softmax, whose guessing
+    loss is ln 10 too): that loss counts as well."""
+    __tracebackhide__ = True
+    loss = learned_loss(session, found, model, 5, usable)
+    trained = (
+        learned_loss(session, found, model, 5, usable, as_trained=True)
+        if probabilities and not loss < LEARNED * CHANCE_LOSS
+        else loss
+    )
+    if not min(loss, trained) < LEARNED * CHANCE_LOSS:
+        also = (
+            f" ({trained:.3f} by the skeleton's nn.CrossEntropyLoss on its probabilities)"
+            if probabilities
+            else ""
+        )
+        fail(
+            f"the {cls_name} your train.py trained has a held-out loss of {loss:.3f}{also} "
+            "on palindromes of length 5, measured by the grader from what it learned: no "
+            f"better than guessing (ln 10 = {CHANCE_LOSS:.3f})"
+        )
+
+
 def accuracy_shuffled(
     session: StudentSession, found: Probe, model: Any, length: int, *, chunk: int = 128
 ) -> float:

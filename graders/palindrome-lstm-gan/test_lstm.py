@@ -9,9 +9,6 @@ from _shared import train_script
 from _shared.palindrome_grading import Part
 from harness.checks import fail, not_run
 
-#: How far below the loss of guessing the model train.py trained must be (held out).
-LEARNED = 0.98
-
 
 @pytest.fixture(scope="module")
 def part():
@@ -130,25 +127,9 @@ def test_train_script(student, request, part, model_runs, settings, evidence):
         # the model's interface is needed for that, so a failure above is told first.
         trainer = request.getfixturevalue("trainer")
         mapping = trainer.mapping(settings["train_hidden"])
-        loss = pal.learned_loss(student, trainer.found, model, 5, mapping)
-        # A probability model's train.py minimises nn.CrossEntropyLoss on its probabilities
-        # (a second softmax, whose guessing loss is ln 10 too): that loss counts as well.
-        trained = (
-            pal.learned_loss(student, trainer.found, model, 5, mapping, as_trained=True)
-            if probabilities and not loss < LEARNED * pal.CHANCE_LOSS
-            else loss
+        pal.require_learned(
+            student, trainer.found, model, mapping, part.cls, probabilities=probabilities
         )
-        if not min(loss, trained) < LEARNED * pal.CHANCE_LOSS:
-            also = (
-                f" ({trained:.3f} by the skeleton's nn.CrossEntropyLoss on its probabilities)"
-                if probabilities
-                else ""
-            )
-            fail(
-                f"the {part.cls} your train.py trained has a held-out loss of {loss:.3f}{also} "
-                "on palindromes of length 5, measured by the grader from what it learned: no "
-                f"better than guessing (ln 10 = {pal.CHANCE_LOSS:.3f})"
-            )
     # Skeleton C's train() and evaluate() return (average loss, average accuracy): given a
     # model whose predictions the grader knows (and, for train, lr = 0), they must return
     # the grader's numbers, the ones the student plots.
