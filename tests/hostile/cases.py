@@ -720,18 +720,23 @@ attempt("read host paths in a command line", host_paths)
         Verdict("graded", MAX),
         body=r"""
 import glob
+import re
 
 HOST = [p for p in TARGETS["host_paths"] if p and p != "/"]
+# A host folder's path as a whole path or its start, not inside another one (HOME=/root is
+# not in .../sympy/polys/rootisolation.py, nor in /opt/venv/lib/root/).
+PATTERNS = [re.compile(r"(?<![\w.-])" + re.escape(p.rstrip("/")) + r"(?![\w.-])") for p in HOST]
 
 
 def named(texts):
     # Every place a host folder's path shows, with the text around it.
     found = []
     for where, text in texts:
-        for path in HOST:
-            at = text.find(path)
-            if at >= 0:
-                found.append(f"{where}: ...{text[max(at - 60, 0):at + len(path) + 40]}...")
+        for pattern in PATTERNS:
+            match = pattern.search(text)
+            if match:
+                at, end = match.span()
+                found.append(f"{where}: ...{text[max(at - 60, 0):end + 40]}...")
     return found[:20]
 
 
