@@ -211,6 +211,14 @@ def main(argv: list[str] | None = None) -> int:
 PRELOAD = ("numpy", "torch", "pytest", "harness.checks", "harness.checks.plugin")
 
 
+def _preload_names() -> list[str]:
+    """PRELOAD, and pytest's own plugins, which each ``pytest.main`` would import again
+    in every worker (about 50 ms)."""
+    from _pytest.config import default_plugins
+
+    return [*PRELOAD, *(f"_pytest.{name}" for name in default_plugins)]
+
+
 def serve(argv: list[str]) -> int:
     """The trusted fork server's main loop (see the module's docstring).
 
@@ -234,7 +242,7 @@ def serve(argv: list[str]) -> int:
     listener = socket.socket(fileno=options.control_fd)
     message: dict[str, Any] = {"pid": os.getpid(), "preloaded": []}
     try:
-        for name in PRELOAD:
+        for name in _preload_names():
             try:
                 importlib.import_module(name)
             except ImportError:
