@@ -292,14 +292,33 @@ def report(args, command: str, to99: list[dict], sweep: list[dict], faulty: list
                         f"{'reached' if r['reached'] else 'reached only'} {r['accuracy']:.3f} "
                         f"after {r['steps']} steps")
         lines.append(f"* {NAMES[model]}, T = {length}, budget {budget:,}: {verdict}.")
+    retry = settings.get("retry_steps")
+    lines += [
+        "",
+        f"When the first run misses and the cell's equations and gradients check out, the "
+        f"grader trains once more from standard initial weights (`reference_init`: "
+        f"Xavier-uniform, zero biases, forget-gate bias 1, the reference's own scheme), for at "
+        f"most **{retry:,} steps** (`retry_steps`). The reference from those weights (the "
+        f"rows above):" if retry else "When the first run misses and the cell's equations and "
+        "gradients check out, the grader trains once more, as long, from standard initial "
+        "weights (`reference_init`).",
+        "",
+    ]
+    for model, length, budget in [("RNN", short_T, short_budget), ("LSTM", short_T, short_budget),
+                                  ("LSTM", long_T, long_budget)]:
+        needed = [r["steps"] for r in to99
+                  if r["model"] == model and r["length"] == length and r["reached"]]
+        if retry and needed:
+            limit = min(retry, budget)
+            lines.append(f"* {NAMES[model]}, T = {length}, retry budget {limit:,}: needs at most "
+                         f"{max(needed)} steps, a {limit / max(needed):.1f}x margin.")
     lines += [
         "",
         "The grader's own loop (`graders/_shared/palindrome.py`, `train`) is not this one: it "
         "trains the student's cell, draws its palindromes from `np.random.default_rng(0)` "
-        "rather than `PalindromeDataset`, scores 1,024 held-out palindromes and checks every 50 "
-        "steps, so its step counts are multiples of 50 and will not match these exactly. When "
-        "the first run misses and the cell's equations and gradients check out, it trains once "
-        "more from the reference's initial weights (`reference_init`).",
+        "rather than `PalindromeDataset` and scores 1,024 held-out palindromes, checking every "
+        f"{settings.get('train_eval_every', 50)} steps (`train_eval_every`), so its step counts "
+        "will not match these exactly.",
         "",
     ]
     return "\n".join(lines)

@@ -1100,15 +1100,26 @@ def accuracy_shuffled(
     return float((logits.argmax(axis=1) == targets[: len(logits)]).mean())
 
 
+#: The report's training table shows the evaluations at multiples of this many steps (and
+#: each run's last): a loop that evaluates every 10 steps would otherwise fill a page.
+TABLE_EVERY = 50
+
+
 def curve_table(curve: Sequence[tuple[int, float, float]]) -> list[list[Any]]:
     return [[s, round(loss, 4), round(acc, 4)] for s, loss, acc in curve]
+
+
+def _thinned(curve: list[tuple[int, float, float]]) -> list[tuple[int, float, float]]:
+    """One run's curve at multiples of TABLE_EVERY steps, and its last evaluation."""
+    return [row for i, row in enumerate(curve) if row[0] % TABLE_EVERY == 0 or i == len(curve) - 1]
 
 
 @dataclass
 class Trainer:
     """The grader's brief training of a student's model, for one test file's training
     checks (``[settings]``: ``hidden``, ``train_hidden``, ``accuracy`` and
-    ``reference_accuracy``); it remembers the shortest length the model did not learn."""
+    ``reference_accuracy``; the loop's ``train_*`` and ``retry_steps``); it remembers the
+    shortest length the model did not learn, and what it ran at each length."""
 
     session: StudentSession
     found: Probe
@@ -1118,17 +1129,26 @@ class Trainer:
     settings: Mapping[str, Any]
     failed_at: int | None = None
     _mappings: dict[int, cells.Match | None] = field(default_factory=dict)
+    #: length -> (steps from the student's weights, steps of the retry or None)
+    _ran: dict[int, tuple[int, int | None]] = field(default_factory=dict)
 
     def output_moves(self) -> bool:
         """Whether the model's output changes when its parameters change (it can learn)."""
         return depends_on_parameters(self.session, self.found, hidden=self.settings["hidden"])
 
-    def loop(self, steps: int) -> str:
-        """The grader's loop, as a message tells it."""
-        return (
+    def loop(self, length: int) -> str:
+        """What the grader's loop ran at ``length`` (``accuracy``), as a message tells it."""
+        steps, retry = self._ran[length]
+        told = (
             f"after {steps} steps of the grader's training loop ({OPTIMISERS[self.optimiser]}, "
             f"lr {self.lr:g}, batch {self.batch}, hidden {self.settings['train_hidden']}, "
-            "gradient norm clipped to 10),"
+            "gradient norm clipped to 10)"
+        )
+        if retry is None:
+            return told + ","
+        return (
+            f"{told} from your initial weights, then {retry} more from standard ones "
+            "(Xavier-uniform weights, zero biases, forget-gate bias 1),"
         )
 
     @property
@@ -1151,6 +1171,18 @@ class Trainer:
         """The grader's learning rate (``train_lr``; the hand-out's 1e-3 where unset)."""
         return float(self.settings.get("train_lr", 1e-3))
 
+    @property
+    def eval_every(self) -> int:
+        """Steps between two held-out evaluations (``train_eval_every``; 50 where unset):
+        a run stops at the first one that reaches the target."""
+        return int(self.settings.get("train_eval_every", 50))
+
+    def retry_steps(self, steps: int) -> int:
+        """The budget of the second run, from standard initial weights (``retry_steps``,
+        at most ``steps``; ``steps`` where unset). The reference needs a small part of it
+        from those weights (calibrated)."""
+        return min(steps, int(self.settings.get("retry_steps", steps)))
+
     def accuracy(self, *, length: int, steps: int, evidence: Evidence) -> float:
         """Held-out accuracy on palindromes of ``length`` after at most ``steps`` steps of
         the grader's loop; the curve goes in the report, beside the reference's.
@@ -1169,24 +1201,29 @@ class Trainer:
             "lr": self.lr,
             "optimiser": self.optimiser,
             "batch": self.batch,
+            "eval_every": self.eval_every,
         }
         model = found.model(seq_length=length - 1, hidden=H, batch=self.batch)
         accuracy, curve = train(session, found, model, **run)
+        curve = _thinned(curve)
+        self._ran[length] = (steps, None)
         note = ""
         # Judge the cell, not the initialisation the hand-out left to the student: a cell with
         # right gradients that learned too slowly gets a second run from standard weights.
         if accuracy < target and usable is not None and not self.gradient_problems:
+            retry = self.retry_steps(steps)
             model = found.model(seq_length=length - 1, hidden=H, batch=self.batch)
             reference_init(session, model, usable.mapping, found, H, seed=0)
-            accuracy, curve2 = train(session, found, model, **run)
-            curve = curve + [(s + steps, loss, acc) for s, loss, acc in curve2]
+            accuracy, curve2 = train(session, found, model, **{**run, "steps": retry})
+            curve = curve + [(s + steps, loss, acc) for s, loss, acc in _thinned(curve2)]
+            self._ran[length] = (steps, retry)
             note = " (with standard initial weights: yours made learning slower)"
         evidence.table(
             name=f"training-{length}",
             title=(
                 f"Training on palindromes of length {length} (held-out accuracy on 1,024 "
                 "palindromes; where the target was already out of reach, on those run "
-                "until then)"
+                f"until then; every {TABLE_EVERY} steps and at the end of each run)"
             ),
             columns=["step", "loss", "held-out accuracy"],
             rows=curve_table(curve),

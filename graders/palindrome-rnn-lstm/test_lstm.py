@@ -141,7 +141,7 @@ def test_learns_short_palindromes(trainer, settings, evidence):
     )
     accuracy = trainer.accuracy(length=length, steps=steps, evidence=evidence)
     assert accuracy >= settings["accuracy"], (
-        f"{trainer.loop(steps)} the accuracy on palindromes of length {length} is "
+        f"{trainer.loop(length)} the accuracy on palindromes of length {length} is "
         f"{accuracy:.1%}; near-perfect ({settings['accuracy']:.0%}) is expected"
     )
 
@@ -156,6 +156,6 @@ def test_learns_longer_palindromes(trainer, settings, evidence):
     )
     accuracy = trainer.accuracy(length=length, steps=steps, evidence=evidence)
     assert accuracy >= settings["accuracy"], (
-        f"{trainer.loop(steps)} the accuracy on palindromes of length {length} is "
+        f"{trainer.loop(length)} the accuracy on palindromes of length {length} is "
         f"{accuracy:.1%}; near-perfect ({settings['accuracy']:.0%}) is expected"
     )
