@@ -1100,18 +1100,8 @@ def accuracy_shuffled(
     return float((logits.argmax(axis=1) == targets[: len(logits)]).mean())
 
 
-#: The report's training table shows the evaluations at multiples of this many steps (and
-#: each run's last): a loop that evaluates every 10 steps would otherwise fill a page.
-TABLE_EVERY = 50
-
-
 def curve_table(curve: Sequence[tuple[int, float, float]]) -> list[list[Any]]:
     return [[s, round(loss, 4), round(acc, 4)] for s, loss, acc in curve]
-
-
-def _thinned(curve: list[tuple[int, float, float]]) -> list[tuple[int, float, float]]:
-    """One run's curve at multiples of TABLE_EVERY steps, and its last evaluation."""
-    return [row for i, row in enumerate(curve) if row[0] % TABLE_EVERY == 0 or i == len(curve) - 1]
 
 
 @dataclass
@@ -1171,12 +1161,6 @@ class Trainer:
         """The grader's learning rate (``train_lr``; the hand-out's 1e-3 where unset)."""
         return float(self.settings.get("train_lr", 1e-3))
 
-    @property
-    def eval_every(self) -> int:
-        """Steps between two held-out evaluations (``train_eval_every``; 50 where unset):
-        a run stops at the first one that reaches the target."""
-        return int(self.settings.get("train_eval_every", 50))
-
     def retry_steps(self, steps: int) -> int:
         """The budget of the second run, from standard initial weights (``retry_steps``,
         at most ``steps``; ``steps`` where unset). The reference needs a small part of it
@@ -1201,11 +1185,9 @@ class Trainer:
             "lr": self.lr,
             "optimiser": self.optimiser,
             "batch": self.batch,
-            "eval_every": self.eval_every,
         }
         model = found.model(seq_length=length - 1, hidden=H, batch=self.batch)
         accuracy, curve = train(session, found, model, **run)
-        curve = _thinned(curve)
         self._ran[length] = (steps, None)
         note = ""
         # Judge the cell, not the initialisation the hand-out left to the student: a cell with
@@ -1215,7 +1197,7 @@ class Trainer:
             model = found.model(seq_length=length - 1, hidden=H, batch=self.batch)
             reference_init(session, model, usable.mapping, found, H, seed=0)
             accuracy, curve2 = train(session, found, model, **{**run, "steps": retry})
-            curve = curve + [(s + steps, loss, acc) for s, loss, acc in _thinned(curve2)]
+            curve = curve + [(s + steps, loss, acc) for s, loss, acc in curve2]
             self._ran[length] = (steps, retry)
             note = " (with standard initial weights: yours made learning slower)"
         evidence.table(
@@ -1223,7 +1205,7 @@ class Trainer:
             title=(
                 f"Training on palindromes of length {length} (held-out accuracy on 1,024 "
                 "palindromes; where the target was already out of reach, on those run "
-                f"until then; every {TABLE_EVERY} steps and at the end of each run)"
+                "until then)"
             ),
             columns=["step", "loss", "held-out accuracy"],
             rows=curve_table(curve),
