@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,20 @@ PERIOD_US = 100_000  #: the CFS period; the quota is cpus times this
 
 def _write(path: Path, value: str) -> None:
     path.write_text(value)
+
+
+def _tries(patience: float = 1.0) -> Iterator[None]:
+    """Yield until ``patience`` seconds have passed, sleeping 1 ms between the first two
+    tries and twice as long each time after, up to 20 ms: a process tree killed a moment
+    ago is usually gone within milliseconds, and each stop of a sandbox waits on this."""
+    deadline = time.monotonic() + patience
+    delay = 0.001
+    while True:
+        yield
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(delay)
+        delay = min(2 * delay, 0.02)
 
 
 @dataclass
@@ -71,26 +86,25 @@ class Cgroup:
         if self.version == 2 and (self.dirs[0] / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
                 _write(self.dirs[0] / "cgroup.kill", "1")
-        for _ in range(50):
+        for _ in _tries():
             pids = self.pids()
             if not pids:
                 return
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            time.sleep(0.02)
 
     def remove(self) -> None:
         self.kill_all()
         for d in self.dirs:
-            for _ in range(50):
+            for _ in _tries():
                 try:
                     d.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.02)
+                    continue
 
 
 class Cgroups:
