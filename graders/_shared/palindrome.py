@@ -1136,9 +1136,10 @@ class Trainer:
         )
         if retry is None:
             return told + ","
+        forget = ", forget-gate bias 1" if self.found.kind == "lstm" else ""
         return (
             f"{told} from your initial weights, then {retry} more from standard ones "
-            "(Xavier-uniform weights, zero biases, forget-gate bias 1),"
+            f"(Xavier-uniform weights, zero biases{forget}),"
         )
 
     @property

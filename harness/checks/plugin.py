@@ -300,7 +300,7 @@ def pytest_args(path: Path, *, inifile: Path) -> list[str]:
         "console_output_style=classic",
         # The messages come from the exceptions (_explain); the log's tracebacks in Python's
         # own format, not pytest's long one, which parses every frame's source file again
-        # for each failed check (a third of a blank submission's grading).
+        # for each failed check (a quarter of a blank submission's grading).
         "--tb=native",
         "-W",
         "ignore::DeprecationWarning",
