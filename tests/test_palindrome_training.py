@@ -1,13 +1,17 @@
 """The grader's brief training runs the steps between two evaluations in one request (the
 runtime's ``train_steps``): it must train exactly as the loop of one request per operation
-did, for every interface variant, and the losses it sends back must earn nothing."""
+did, for every interface variant, and the losses it sends back must earn nothing. A retry
+from standard weights has its own budget, and the probe calls a raising constructor once
+per set of arguments."""
+
+from collections import Counter
 
 import numpy as np
 import pytest
 import torch
 
 from _shared import palindrome as pal
-from harness.checks import Evidence, UnusableValue
+from harness.checks import CheckFailed, Evidence, UnusableValue
 
 MODELS = """
 import torch
@@ -235,3 +239,54 @@ def test_the_evaluation_ends_once_the_target_is_out_of_reach(models):
     # A target it reaches (or may still reach) is measured on every chunk.
     reached = pal.held_out_accuracy(session, found, model, digits, targets, chunk=128, target=0.0)
     assert reached == full
+
+
+@pytest.mark.sandbox
+def test_a_retry_from_standard_weights_has_its_own_budget_and_the_message_tells_both(
+    bwrap, make_session, tmp_path
+):
+    # The forger trains nothing: the first run misses, and a cell whose equations and
+    # gradients check out is trained again from standard weights, for retry_steps.
+    session = make_session(
+        bwrap, {"models.py": MODELS + FORGER}, call_timeout=60, budget=300, memory=2 * 1024**3
+    )
+    found = pal.probe(session, session.load("models.py").TupleLstm, "lstm", hidden=12)
+    comparison = pal.compare_with_equations(session, found, hidden=12)
+    problems = pal.gradient_problems(session, found, comparison, hidden=12)
+    settings = {"hidden": 12, "train_hidden": 16, "accuracy": 0.99, "retry_steps": 30}
+    trainer = pal.Trainer(session, found, comparison, problems, "LSTM", settings)
+    evidence = Evidence(directory=tmp_path)
+    trainer.accuracy(length=5, steps=100, evidence=evidence)
+    rows = next(e for e in evidence.items[""] if e.get("name") == "training-5")["rows"]
+    # Evaluations at 50 and 100 of the first run, then at the end of the retry's 30.
+    assert [row[0] for row in rows] == [50, 100, 130]
+    told = trainer.loop(5)
+    assert told.startswith("after 100 steps of the grader's training loop")
+    assert "from your initial weights, then 30 more from standard ones" in told
+    assert "forget-gate bias 1" in told
+
+
+BLANK = """
+import torch.nn as nn
+
+calls = []
+
+
+class Blank(nn.Module):
+    def __init__(self, seq_length, input_dim, num_hidden, num_classes, batch_size, device="cpu"):
+        calls.append((input_dim, batch_size))
+        raise NotImplementedError("Blank.__init__ is not implemented yet")
+"""
+
+
+@pytest.mark.sandbox
+def test_a_constructor_that_raises_is_not_called_again_with_the_same_arguments(bwrap, make_session):
+    session = make_session(bwrap, {"blank.py": BLANK}, call_timeout=60, budget=300)
+    module = session.load("blank.py")
+    with pytest.raises(CheckFailed, match="NotImplementedError: Blank.__init__ is not"):
+        pal.probe(session, module.Blank, "lstm", hidden=12)
+    calls = Counter(tuple(call) for call in session.fetch(module.calls))
+    assert sorted(calls) == [(1, 3), (1, 4), (10, 3), (10, 4)]
+    # At most once per constructor for each input size and batch, by the whole-sequence
+    # probe and by the one-step probe: not once per input layout (six share each size).
+    assert max(calls.values()) <= 2 * len(pal.constructors(module.Blank))
