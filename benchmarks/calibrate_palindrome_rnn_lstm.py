@@ -293,25 +293,25 @@ def report(args, command: str, to99: list[dict], sweep: list[dict], faulty: list
                         f"after {r['steps']} steps")
         lines.append(f"* {NAMES[model]}, T = {length}, budget {budget:,}: {verdict}.")
     retry = settings.get("retry_steps")
-    lines += [
-        "",
-        f"When the first run misses and the cell's equations and gradients check out, the "
-        f"grader trains once more from standard initial weights (`reference_init`: "
-        f"Xavier-uniform, zero biases, forget-gate bias 1, the reference's own scheme), for at "
-        f"most **{retry:,} steps** (`retry_steps`). The reference from those weights (the "
-        f"rows above):" if retry else "When the first run misses and the cell's equations and "
-        "gradients check out, the grader trains once more, as long, from standard initial "
-        "weights (`reference_init`).",
-        "",
-    ]
-    for model, length, budget in [("RNN", short_T, short_budget), ("LSTM", short_T, short_budget),
-                                  ("LSTM", long_T, long_budget)]:
-        needed = [r["steps"] for r in to99
-                  if r["model"] == model and r["length"] == length and r["reached"]]
-        if retry and needed:
-            limit = min(retry, budget)
-            lines.append(f"* {NAMES[model]}, T = {length}, retry budget {limit:,}: needs at most "
-                         f"{max(needed)} steps, a {limit / max(needed):.1f}x margin.")
+    if not retry:
+        lines += ["", "When the first run misses and the cell's equations and gradients check "
+                  "out, the grader trains once more, as long, from standard initial weights "
+                  "(`reference_init`)."]
+    else:
+        lines += ["", "When the first run misses and the cell's equations and gradients check "
+                  "out, the grader trains once more from standard initial weights "
+                  "(`reference_init`: Xavier-uniform, zero biases, forget-gate bias 1, the "
+                  f"reference's own scheme), for at most **{retry:,} steps** (`retry_steps`). "
+                  "The reference from those weights (the rows above):", ""]
+        for model, length, budget in [("RNN", short_T, short_budget),
+                                      ("LSTM", short_T, short_budget),
+                                      ("LSTM", long_T, long_budget)]:
+            needed = [r["steps"] for r in to99
+                      if r["model"] == model and r["length"] == length and r["reached"]]
+            if needed:
+                limit = min(retry, budget)  # as Trainer.retry_steps
+                lines.append(f"* {NAMES[model]}, T = {length}, retry budget {limit:,}: needs at "
+                             f"most {max(needed)} steps, a {limit / max(needed):.1f}x margin.")
     lines += [
         "",
         "The grader's own loop (`graders/_shared/palindrome.py`, `train`) is not this one: it "
